@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="learnapp",
         description="Learn diffusion models in the terminal: spaced-repetition cards and runnable demos.",
     )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where progress and demo runs are kept (default: $LEARNAPP_DATA_DIR or the user data dir)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     validate = commands.add_parser(
