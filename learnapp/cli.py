@@ -7,6 +7,7 @@ so `learnapp --help` and `learnapp validate` never load Textual or torch.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -42,6 +43,180 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def cmd_progress(args: argparse.Namespace) -> int:
+    from learnapp.store import Store, default_path
+
+    if args.plot and Path(args.plot).suffix.lower() not in PLOT_SUFFIXES:
+        raise UserError(f"--plot needs a file ending in {', '.join(PLOT_SUFFIXES)}, not {args.plot!r}")
+    with Store(default_path(args.data_dir)) as store:
+        if args.import_file or args.export_file:
+            return _backup(store, args)
+        from learnapp import stats
+        from learnapp.content import DeckError, load_deck
+
+        try:
+            deck = load_deck()
+        except DeckError as exc:
+            raise UserError(f"the deck has {len(exc.problems)} problem(s); run `learnapp validate`") from None
+        figures = stats.progress(deck, store)
+        # With --json, stdout carries the JSON alone; notes go to stderr.
+        notes = sys.stderr if args.json else sys.stdout
+        if args.json:
+            print(json.dumps(figures.to_dict(), indent=2))
+        else:
+            _print_progress(figures, store.path)
+        if args.plot:
+            try:
+                written = stats.plot(deck, store, Path(args.plot))
+            except OSError as exc:
+                raise UserError(f"cannot write {args.plot}: {exc.strerror or exc}") from None
+            print(f"chart written to {written}", file=notes)
+    return 0
+
+
+def _backup(store, args: argparse.Namespace) -> int:
+    from learnapp.backup import export_log, import_log
+
+    if args.export_file:
+        count = export_log(store, Path(args.export_file))
+        print(f"exported {count} review(s) from {store.path} to {args.export_file}")
+    else:
+        added, skipped = import_log(store, Path(args.import_file))
+        print(f"imported {added} review(s) into {store.path}; {skipped} were already there")
+    return 0
+
+
+def _print_progress(figures, path: Path) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    def percent(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.0f}%"
+
+    rows = [
+        (
+            row.title,
+            *map(str, (row.items, row.new, row.learning, row.review, row.due_today, row.mastered)),
+            percent(row.retrievability),
+            str(row.reviews_7d),
+        )
+        for row in (*figures.topics, figures.total)
+    ]
+    headers = ("topic", "items", "new", "learn", "review", "due", "mastered", "recall", "7d")
+    widths = [max(len(cells[i]) for cells in [headers, *rows]) for i in range(len(headers))]
+    console = Console(highlight=False)
+    # Titles give way to the numbers on a narrow terminal (a column takes 3 more than its text).
+    room = console.width - sum(width + 3 for width in widths[1:]) - 3
+    table = Table(
+        title=f"Progress on learning day {figures.learning_day}", title_justify="left",
+        box=box.SIMPLE_HEAD, pad_edge=False,
+    )
+    table.add_column(headers[0], no_wrap=True, overflow="ellipsis", max_width=max(8, room))
+    for name, width in zip(headers[1:], widths[1:]):
+        table.add_column(name, justify="right", no_wrap=True, min_width=width)
+    last_topic = len(figures.topics) - 1
+    for index, cells in enumerate(rows):
+        is_total = index == len(rows) - 1
+        removed = not is_total and figures.topics[index].topic_id is None
+        table.add_row(
+            *cells, style="bold" if is_total else "dim" if removed else None, end_section=index == last_topic
+        )
+    console.print(table)
+    console.print(f"[green]OK[/]: {len(deck.items)} items in {len(deck.topics)} topics, no problems.")
+    return 0
+
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def cmd_progress(args: argparse.Namespace) -> int:
+    from learnapp.store import Store, default_path
+
+    if args.plot and Path(args.plot).suffix.lower() not in PLOT_SUFFIXES:
+        raise UserError(f"--plot needs a file ending in {', '.join(PLOT_SUFFIXES)}, not {args.plot!r}")
+    with Store(default_path(args.data_dir)) as store:
+        if args.import_file or args.export_file:
+            return _backup(store, args)
+        from learnapp import stats
+        from learnapp.content import DeckError, load_deck
+
+        try:
+            deck = load_deck()
+        except DeckError as exc:
+            raise UserError(f"the deck has {len(exc.problems)} problem(s); run `learnapp validate`") from None
+        figures = stats.progress(deck, store)
+        # With --json, stdout carries the JSON alone; notes go to stderr.
+        notes = sys.stderr if args.json else sys.stdout
+        if args.json:
+            print(json.dumps(figures.to_dict(), indent=2))
+        else:
+            _print_progress(figures, store.path)
+        if args.plot:
+            try:
+                written = stats.plot(deck, store, Path(args.plot))
+            except OSError as exc:
+                raise UserError(f"cannot write {args.plot}: {exc.strerror or exc}") from None
+            print(f"chart written to {written}", file=notes)
+    return 0
+
+
+def _backup(store, args: argparse.Namespace) -> int:
+    from learnapp.backup import export_log, import_log
+
+    if args.export_file:
+        count = export_log(store, Path(args.export_file))
+        print(f"exported {count} review(s) from {store.path} to {args.export_file}")
+    else:
+        added, skipped = import_log(store, Path(args.import_file))
+        print(f"imported {added} review(s) into {store.path}; {skipped} were already there")
+    return 0
+
+
+def _print_progress(figures, path: Path) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    def percent(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.0f}%"
+
+    table = Table(
+        title=f"Progress on learning day {figures.learning_day}", title_justify="left",
+        box=box.SIMPLE_HEAD, pad_edge=False,
+    )
+    numbers = ("items", "new", "learn", "review", "due", "mastered", "recall", "7d")
+    console = Console(highlight=False)
+    # Titles give way to the numbers on a narrow terminal (a number column is its header + 3 wide).
+    room = console.width - sum(len(name) + 3 for name in numbers) - 2
+    table.add_column("topic", no_wrap=True, overflow="ellipsis", max_width=max(8, room))
+    for name in numbers:
+        table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
+    for row in (*figures.topics, figures.total):
+        cells = (
+            row.title, row.items, row.new, row.learning, row.review, row.due_today, row.mastered,
+            percent(row.retrievability), row.reviews_7d,
+        )
+        table.add_row(
+            *map(str, cells),
+            style="dim" if row.topic_id is None else "bold" if row is figures.total else None,
+            end_section=row is figures.topics[-1],
+        )
+    console.print(table)
+    total = figures.total
+    console.print(
+        f"Streak: {figures.streak} day(s) · answers today: {figures.reviews_today} · "
+        f"mastered: {total.mastered} of {total.items}\n"
+        "learn: in learning steps · due: before the day ends · mastered: stability >= 21 days\n"
+        "recall: average predicted recall of reviewed cards now · 7d: answers in 7 days\n"
+        f"progress file: {path}",
+        markup=False,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="learnapp",
@@ -59,6 +234,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("path", nargs="?", help="a deck directory or a topic YAML file")
     validate.set_defaults(handler=cmd_validate)
+
+    progress = commands.add_parser(
+        "progress", help="show progress per topic; chart it; back up or restore the review log"
+    )
+    progress.add_argument("--json", action="store_true", help="print the figures as JSON")
+    progress.add_argument("--plot", metavar="FILE.png", help="also draw a chart (PNG, SVG or PDF)")
+    backup = progress.add_mutually_exclusive_group()
+    backup.add_argument(
+        "--export", dest="export_file", metavar="FILE", help="write the whole review log to FILE (JSON Lines)"
+    )
+    backup.add_argument(
+        "--import", dest="import_file", metavar="FILE",
+        help="add the reviews of an export; a malformed file is refused whole",
+    )
+    progress.set_defaults(handler=cmd_progress)
     return parser
 
 

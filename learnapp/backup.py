@@ -1,0 +1,217 @@
+"""Backups of the review log as JSON Lines: export, and import that is all or nothing.
+
+The first line names the format, each further line is one answer, oldest first:
+
+    {"format": "learnapp-review-log", "version": 1}
+    {"item": "dm-001", "reviewed_at": "2025-03-30T19:00:00.000000+00:00", "rating": 3,
+     "duration_ms": 5200, "before": null, "after": CARD}
+
+where CARD is {"state": 1-3, "step", "stability", "difficulty", "due", "last_review"} as
+FSRS defines them, times in ISO 8601 UTC with microseconds. Floats are written with
+Python's shortest exact repr, so export -> import -> export gives the same bytes.
+
+Import checks the whole file before writing anything, then adds every review the store
+lacks in one transaction and rebuilds card states from the log (`Store.merge_reviews`).
+Reviews already stored are skipped, so importing a backup twice changes nothing; a
+malformed file, or a review that contradicts a stored one, is refused whole.
+
+Public API: `export_log(store, path) -> int`, `import_log(store, path) -> (added, skipped)`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from fsrs import Card, Rating, State
+
+from learnapp.errors import UserError
+from learnapp.store import Review, ReviewConflict, Store
+
+FORMAT = "learnapp-review-log"
+VERSION = 1
+HEADER = {"format": FORMAT, "version": VERSION}
+CARD_KEYS = ("state", "step", "stability", "difficulty", "due", "last_review")
+REVIEW_KEYS = ("item", "reviewed_at", "rating", "duration_ms", "before", "after")
+
+
+def _time(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _card(card: Card | None) -> dict[str, Any] | None:
+    if card is None:
+        return None
+    return {
+        "state": int(card.state),
+        "step": card.step,
+        "stability": card.stability,
+        "difficulty": card.difficulty,
+        "due": _time(card.due),
+        "last_review": _time(card.last_review) if card.last_review else None,
+    }
+
+
+def _line(review: Review) -> str:
+    record = {
+        "item": review.item_id,
+        "reviewed_at": _time(review.reviewed_at),
+        "rating": int(review.rating),
+        "duration_ms": review.duration_ms,
+        "before": _card(review.before),
+        "after": _card(review.after),
+    }
+    return json.dumps(record, ensure_ascii=False, allow_nan=False)
+
+
+def export_log(store: Store, path: Path) -> int:
+    """Write every review to `path` (replaced atomically); return how many."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.partial")
+    count = 0
+    try:
+        with temporary.open("w", encoding="utf-8", newline="\n") as out:
+            out.write(json.dumps(HEADER) + "\n")
+            for review in store.reviews():
+                out.write(_line(review) + "\n")
+                count += 1
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return count
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+class _Bad(ValueError):
+    """One problem with one line of an import file."""
+
+
+def _require_keys(value: Any, keys: tuple[str, ...], what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _Bad(f"{what} must be an object")
+    missing = [k for k in keys if k not in value]
+    unknown = [k for k in value if k not in keys]
+    if missing or unknown:
+        raise _Bad(f"{what}: " + "; ".join(
+            part for part in (
+                f"missing {', '.join(missing)}" if missing else "",
+                f"unknown {', '.join(unknown)}" if unknown else "",
+            ) if part
+        ))
+    return value
+
+
+def _parse_time(value: Any, what: str) -> datetime:
+    if not isinstance(value, str):
+        raise _Bad(f"{what} must be an ISO 8601 time")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _Bad(f"{what} is not an ISO 8601 time: {value!r}") from None
+    if moment.tzinfo is None:
+        raise _Bad(f"{what} has no time zone: {value!r}")
+    return moment.astimezone(timezone.utc)
+
+
+def _parse_int(value: Any, what: str, low: int, high: float = math.inf, optional: bool = False) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _Bad(f"{what} must be a whole number from {low}" + (f" to {high}" if high < math.inf else " up"))
+    return value
+
+
+def _parse_positive(value: Any, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise _Bad(f"{what} must be a positive number or null")
+    return float(value)
+
+
+def _parse_card(value: Any, what: str) -> Card:
+    data = _require_keys(value, CARD_KEYS, what)
+    return Card(
+        card_id=0,
+        state=State(_parse_int(data["state"], f"{what}.state", 1, 3)),
+        step=_parse_int(data["step"], f"{what}.step", 0, optional=True),
+        stability=_parse_positive(data["stability"], f"{what}.stability"),
+        difficulty=_parse_positive(data["difficulty"], f"{what}.difficulty"),
+        due=_parse_time(data["due"], f"{what}.due"),
+        last_review=_parse_time(data["last_review"], f"{what}.last_review")
+        if data["last_review"] is not None else None,
+    )
+
+
+def _parse_review(text: str) -> Review:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _Bad(f"not JSON ({exc.msg})") from None
+    data = _require_keys(value, REVIEW_KEYS, "review")
+    item = data["item"]
+    if not isinstance(item, str) or not item.strip():
+        raise _Bad("item must be a non-empty item id")
+    return Review(
+        item_id=item,
+        reviewed_at=_parse_time(data["reviewed_at"], "reviewed_at"),
+        rating=Rating(_parse_int(data["rating"], "rating", 1, 4)),
+        duration_ms=_parse_int(data["duration_ms"], "duration_ms", 0, optional=True),
+        before=_parse_card(data["before"], "before") if data["before"] is not None else None,
+        after=_parse_card(data["after"], "after"),
+    )
+
+
+def read_log(path: Path) -> tuple[list[Review], list[int]]:
+    """Parse and check a whole export: the reviews and their line numbers, or UserError."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path} is not a learnapp export: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        header = json.loads(lines[0]) if lines else None
+    except json.JSONDecodeError:
+        header = None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise UserError(f"{path} is not a learnapp export (its first line must be {json.dumps(HEADER)})")
+    if header.get("version") != VERSION:
+        raise UserError(f"{path} is export version {header.get('version')!r}; this learnapp reads {VERSION}")
+    reviews, numbers, problems = [], [], []
+    for number, text in enumerate(lines[1:], start=2):
+        if not text.strip():
+            continue
+        try:
+            reviews.append(_parse_review(text))
+            numbers.append(number)
+        except _Bad as exc:
+            problems.append(f"line {number}: {exc}")
+    if problems:
+        raise UserError(
+            f"{path} refused, nothing imported: {len(problems)} bad line(s); first, {problems[0]}"
+        )
+    return reviews, numbers
+
+
+def import_log(store: Store, path: Path) -> tuple[int, int]:
+    """Add the reviews of export `path` that `store` lacks; return (added, already there)."""
+    reviews, numbers = read_log(path)
+    try:
+        added = store.merge_reviews(reviews)
+    except ReviewConflict as exc:
+        raise UserError(
+            f"{path} refused, nothing imported: line {numbers[exc.index]} contradicts a stored "
+            f"review of the same item at the same time"
+        ) from None
+    return added, len(reviews) - added

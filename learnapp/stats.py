@@ -1,0 +1,280 @@
+"""Progress figures: per-topic counts, streak, daily reviews, due forecast, and a chart.
+
+The heavy lifting is SQL in `Store` (counts, averages over the log), so these stay fast
+with a large log. Public API:
+
+- `topic_progress(deck, store, ...)` -> list[TopicProgress]: per topic new / learning /
+  review / due today / mastered / average retrievability / reviews in 7 days; cheap enough
+  for a home screen to call on every visit. Items no longer in the deck come last, as a
+  row with `topic_id=None` (their history is kept, never deleted).
+- `progress(deck, store, ...)` -> Progress: the above plus totals, streak, reviews today;
+  `Progress.to_dict()` is what `learnapp progress --json` prints.
+- `daily_ratings`, `due_forecast`, `streak`: the series behind the chart.
+- `plot(deck, store, path, ...)`: a PNG with reviews per day, the 30-day due forecast and
+  retrievability per topic (matplotlib with the Agg backend, imported only here).
+
+Every function takes `now` (UTC, default the current time), `day` (LearningDay) and
+`scheduler` (fsrs Scheduler, for its forgetting curve) so tests can fix them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fsrs import Rating, Scheduler
+
+from learnapp.content import Deck
+from learnapp.srs import MASTERED_STABILITY_DAYS, LearningDay, forgetting_curve, utc_now
+from learnapp.store import Store
+
+RECENT_DAYS = 7
+HISTORY_DAYS = 60
+FORECAST_DAYS = 30
+STREAK_BATCH = 30
+NOT_IN_DECK = "not in the deck (removed or renamed)"
+
+
+@dataclass(frozen=True)
+class TopicProgress:
+    """Counts for one topic. `retrievability` is the mean predicted recall of reviewed cards."""
+
+    topic_id: str | None
+    title: str
+    items: int
+    new: int
+    learning: int
+    review: int
+    due_today: int
+    mastered: int
+    retrievability: float | None
+    reviews_7d: int
+
+    @property
+    def reviewed(self) -> int:
+        return self.learning + self.review
+
+
+@dataclass(frozen=True)
+class Progress:
+    learning_day: date
+    generated_at: datetime
+    topics: tuple[TopicProgress, ...]  # the deck's topics, then items no longer in it
+    total: TopicProgress  # the deck's items only
+    reviews_today: int
+    streak: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "generated_at": self.generated_at.isoformat(),
+            "learning_day": self.learning_day.isoformat(),
+            "topics": [asdict(t) for t in self.topics if t.topic_id is not None],
+            "not_in_deck": next((asdict(t) for t in self.topics if t.topic_id is None), None),
+            "total": asdict(self.total),
+            "reviews_today": self.reviews_today,
+            "streak_days": self.streak,
+            "mastered_definition": f"Review state with stability >= {MASTERED_STABILITY_DAYS:g} days",
+        }
+
+
+def _defaults(now: datetime | None, day: LearningDay | None, scheduler: Scheduler | None):
+    return now or utc_now(), day or LearningDay(), scheduler or Scheduler()
+
+
+def topic_progress(
+    deck: Deck,
+    store: Store,
+    now: datetime | None = None,
+    day: LearningDay | None = None,
+    scheduler: Scheduler | None = None,
+) -> list[TopicProgress]:
+    now, day, scheduler = _defaults(now, day, scheduler)
+    item_topic = {item.id: item.topic for item in deck.items}
+    today = day.day_of(now)
+    summary = store.card_summary(
+        item_topic, now, day.next_start(now), MASTERED_STABILITY_DAYS, forgetting_curve(scheduler)
+    )
+    recent = store.reviews_by_topic(item_topic, day.start(today - timedelta(days=RECENT_DAYS - 1)))
+    rows = [(topic.id, topic.title, len(topic.items)) for topic in deck.topics]
+    if None in summary:
+        rows.append((None, NOT_IN_DECK, summary[None]["reviewed"]))
+    result = []
+    for topic_id, title, items in rows:
+        counts = summary.get(topic_id, {})
+        reviewed = int(counts.get("reviewed", 0))
+        result.append(
+            TopicProgress(
+                topic_id=topic_id,
+                title=title,
+                items=items,
+                new=items - reviewed if topic_id is not None else 0,
+                learning=int(counts.get("learning", 0)),
+                review=int(counts.get("review", 0)),
+                due_today=int(counts.get("due", 0)) if topic_id is not None else 0,
+                mastered=int(counts.get("mastered", 0)),
+                retrievability=counts["retrievability_sum"] / reviewed if reviewed else None,
+                reviews_7d=recent.get(topic_id, 0),
+            )
+        )
+    return result
+
+
+def _total(topics: list[TopicProgress]) -> TopicProgress:
+    in_deck = [t for t in topics if t.topic_id is not None]
+    reviewed = sum(t.reviewed for t in in_deck)
+    r_sum = sum((t.retrievability or 0.0) * t.reviewed for t in in_deck)
+    counts = {
+        name: sum(getattr(t, name) for t in in_deck)
+        for name in ("items", "new", "learning", "review", "due_today", "mastered", "reviews_7d")
+    }
+    return TopicProgress(
+        topic_id="total", title="total", retrievability=r_sum / reviewed if reviewed else None, **counts
+    )
+
+
+def daily_ratings(
+    store: Store, now: datetime | None = None, day: LearningDay | None = None, days: int = HISTORY_DAYS
+) -> list[tuple[date, dict[Rating, int]]]:
+    """Answers per rating on each of the last `days` learning days, today last."""
+    now, day, _ = _defaults(now, day, None)
+    first = day.day_of(now) - timedelta(days=days - 1)
+    counts = store.ratings_between(day.bounds(first, days))
+    return [(first + timedelta(days=n), c) for n, c in enumerate(counts)]
+
+
+def streak(store: Store, now: datetime | None = None, day: LearningDay | None = None) -> int:
+    """Consecutive learning days with at least one answer, up to today (or yesterday, if
+    nothing was answered yet today: the streak is not broken before the day is over)."""
+    now, day, _ = _defaults(now, day, None)
+    end, length, today_open = day.day_of(now), 0, True
+    while True:  # a batch of days per round, so a long streak costs few round trips
+        first = end - timedelta(days=STREAK_BATCH - 1)
+        busy = [sum(c.values()) > 0 for c in store.ratings_between(day.bounds(first, STREAK_BATCH))]
+        if today_open and not busy[-1]:
+            busy.pop()
+        today_open = False
+        for answered in reversed(busy):
+            if not answered:
+                return length
+            length += 1
+        end = first - timedelta(days=1)
+
+
+def due_forecast(
+    deck: Deck,
+    store: Store,
+    now: datetime | None = None,
+    day: LearningDay | None = None,
+    days: int = FORECAST_DAYS,
+) -> list[tuple[date, int]]:
+    """Cards of the deck due on each of the next `days` learning days; today includes overdue."""
+    now, day, _ = _defaults(now, day, None)
+    today = day.day_of(now)
+    bounds = day.bounds(today, days)
+    bounds[0] = datetime.min.replace(tzinfo=bounds[0].tzinfo)
+    counts = store.due_between([item.id for item in deck.items], bounds)
+    return [(today + timedelta(days=n), c) for n, c in enumerate(counts)]
+
+
+def progress(
+    deck: Deck,
+    store: Store,
+    now: datetime | None = None,
+    day: LearningDay | None = None,
+    scheduler: Scheduler | None = None,
+) -> Progress:
+    now, day, scheduler = _defaults(now, day, scheduler)
+    with store.snapshot():
+        topics = topic_progress(deck, store, now, day, scheduler)
+        today = daily_ratings(store, now, day, days=1)[0][1]
+        days_in_row = streak(store, now, day)
+    return Progress(
+        learning_day=day.day_of(now),
+        generated_at=now,
+        topics=tuple(topics),
+        total=_total(topics),
+        reviews_today=sum(today.values()),
+        streak=days_in_row,
+    )
+
+
+def plot(
+    deck: Deck,
+    store: Store,
+    path: Path,
+    now: datetime | None = None,
+    day: LearningDay | None = None,
+    scheduler: Scheduler | None = None,
+) -> Path:
+    """Write the progress chart to `path` (PNG) and return it."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: works over SSH and in tests
+    import matplotlib.dates
+    import matplotlib.pyplot as plt
+
+    now, day, scheduler = _defaults(now, day, scheduler)
+    with store.snapshot():
+        history = daily_ratings(store, now, day)
+        forecast = due_forecast(deck, store, now, day)
+        topics = [t for t in topic_progress(deck, store, now, day, scheduler) if t.topic_id is not None]
+    colours = {Rating.Again: "#d62728", Rating.Hard: "#ff7f0e", Rating.Good: "#2ca02c", Rating.Easy: "#1f77b4"}
+
+    fig = plt.figure(figsize=(13, 9), layout="constrained")
+    # Two sub-figures, so the long topic names do not push the top charts to the right.
+    top, bottom_figure = fig.subfigures(2, 1, height_ratios=[1, 1.2])
+    ax_history, ax_forecast = top.subplots(1, 2)
+    ax_topics = bottom_figure.subplots()
+    fig.suptitle(f"learnapp progress - learning day {day.day_of(now).isoformat()}", fontsize=14)
+
+    days = [d for d, _ in history]
+    bottom = [0] * len(days)
+    for rating, colour in colours.items():
+        values = [counts.get(rating, 0) for _, counts in history]
+        ax_history.bar(days, values, bottom=bottom, color=colour, label=rating.name, width=0.8)
+        bottom = [b + v for b, v in zip(bottom, values)]
+    ax_history.set_title(f"Answers per day, last {len(days)} days ({sum(bottom)} in all)")
+    ax_history.set_ylabel("answers")
+    ax_history.legend(loc="upper left", ncols=4, frameon=False)
+    if not sum(bottom):
+        ax_history.text(0.5, 0.5, "no answers yet", transform=ax_history.transAxes, ha="center", color="grey")
+
+    ax_forecast.bar([d for d, _ in forecast], [c for _, c in forecast], color="#9467bd", width=0.8)
+    ax_forecast.set_title(
+        f"Cards due, next {len(forecast)} days (today includes overdue: {forecast[0][1]})"
+    )
+    ax_forecast.set_ylabel("cards due")
+    for ax in (ax_history, ax_forecast):
+        ax.xaxis.set_major_locator(matplotlib.dates.AutoDateLocator(maxticks=7))
+        ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%d %b"))
+        ax.grid(axis="y", alpha=0.3)
+
+    names = [f"{t.title} ({t.reviewed}/{t.items})" for t in topics][::-1]
+    values = [100 * (t.retrievability or 0.0) for t in topics][::-1]
+    mastered = [100 * t.mastered / t.items if t.items else 0.0 for t in topics][::-1]
+    positions = range(len(names))
+    ax_topics.barh(positions, values, color="#17becf", label="average predicted recall of reviewed cards")
+    ax_topics.barh(positions, mastered, color="#2ca02c", height=0.3, label="share of items mastered")
+    for position, value, topic in zip(positions, values, topics[::-1]):
+        if topic.reviewed:
+            ax_topics.text(value + 0.5, position, f"{value:.0f}%", va="center", fontsize=8)
+    ax_topics.axvline(100 * scheduler.desired_retention, color="grey", linestyle="--", linewidth=1)
+    ax_topics.set_yticks(list(positions), names)
+    ax_topics.set_xlim(0, 105)
+    ax_topics.set_xlabel("%  (dashed: desired retention)")
+    ax_topics.set_title("Retrievability per topic (reviewed / items)")
+    ax_topics.legend(loc="lower right", fontsize=8)
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+__all__ = [
+    "Progress", "TopicProgress", "daily_ratings", "due_forecast", "plot", "progress", "streak",
+    "topic_progress",
+]

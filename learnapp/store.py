@@ -1,0 +1,553 @@
+"""Progress in SQLite: the current state of every card, and an append-only review log.
+
+The review log is the truth. Each row holds the item id, when it was answered, the rating,
+how long the answer took, and the card's FSRS state before and after, so the `cards` table
+can always be rebuilt from it (`Store.rebuild_cards`). Rows are only ever added, except
+that undoing the last answer removes the row it wrote.
+
+Reliability rules kept here:
+
+- every answer is its own transaction, committed before `record` returns (WAL mode,
+  `synchronous=FULL`), so a process killed right after answering keeps the answer;
+- writes start with `BEGIN IMMEDIATE` and wait up to `busy_timeout` seconds for another
+  process, so two windows answering at once lose nothing; `record` also refuses to
+  overwrite a card that changed since it was shown (`CardChanged`), so each item's log
+  stays a chain in which every "before" is the previous "after";
+- items that left the deck (removed or renamed) keep their cards and log rows: nothing
+  is ever deleted because the deck changed;
+- a damaged or foreign file is never modified or replaced: opening it raises `UserError`
+  naming the file and how to recover;
+- `PRAGMA user_version` is the schema version; older files are copied to
+  `<file>.v<N>.bak` and migrated in one transaction.
+
+Times are stored as whole microseconds since the Unix epoch, UTC, so the datetimes FSRS
+computes come back exactly (previews equal saved results, exports round-trip).
+
+Public API: `Store` (open with `Store(path)`, close with `close()` or `with`), `Review`,
+`CardChanged`, `ReviewConflict`, `default_path`, `SCHEMA_VERSION`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fsrs import Card, Rating, State
+
+from learnapp.errors import UserError
+from learnapp.paths import data_dir
+
+FILE_NAME = "progress.sqlite3"
+APPLICATION_ID = 0x4C524E41  # "LRNA": tells our files from other SQLite databases
+BUSY_TIMEOUT_S = 15.0
+
+# Each step takes the schema from version N-1 to N. A fresh file runs them all.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: cards and the review log
+    f"""
+    PRAGMA application_id = {APPLICATION_ID};
+    CREATE TABLE cards (
+        item_id     TEXT PRIMARY KEY,
+        state       INTEGER NOT NULL CHECK (state IN (1, 2, 3)),
+        step        INTEGER,
+        stability   REAL,
+        difficulty  REAL,
+        due         INTEGER NOT NULL,
+        last_review INTEGER
+    );
+    CREATE INDEX cards_due ON cards (due);
+    CREATE TABLE revlog (
+        id                 INTEGER PRIMARY KEY,
+        item_id            TEXT NOT NULL,
+        reviewed_at        INTEGER NOT NULL,
+        rating             INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 4),
+        duration_ms        INTEGER,
+        before_state       INTEGER,
+        before_step        INTEGER,
+        before_stability   REAL,
+        before_difficulty  REAL,
+        before_due         INTEGER,
+        before_last_review INTEGER,
+        after_state        INTEGER NOT NULL,
+        after_step         INTEGER,
+        after_stability    REAL,
+        after_difficulty   REAL,
+        after_due          INTEGER NOT NULL,
+        after_last_review  INTEGER
+    );
+    CREATE INDEX revlog_item ON revlog (item_id, reviewed_at);
+    """,
+    # 2: answer and lapse counters (FSRS keeps none), and an index for per-day figures
+    """
+    ALTER TABLE cards ADD COLUMN reps INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE cards ADD COLUMN lapses INTEGER NOT NULL DEFAULT 0;
+    UPDATE cards SET
+        reps = (SELECT COUNT(*) FROM revlog r WHERE r.item_id = cards.item_id),
+        lapses = (SELECT COUNT(*) FROM revlog r
+                  WHERE r.item_id = cards.item_id AND r.rating = 1 AND r.before_state = 2);
+    CREATE INDEX revlog_time ON revlog (reviewed_at);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_CARD_FIELDS = ("state", "step", "stability", "difficulty", "due", "last_review")
+_BEFORE = ", ".join(f"before_{f}" for f in _CARD_FIELDS)
+_AFTER = ", ".join(f"after_{f}" for f in _CARD_FIELDS)
+_LOG_COLUMNS = f"item_id, reviewed_at, rating, duration_ms, {_BEFORE}, {_AFTER}"
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+_DAY_US = 86_400_000_000
+
+
+def default_path(data_dir_override: str | Path | None = None) -> Path:
+    """The progress database: <data dir>/progress.sqlite3 (see `learnapp.paths.data_dir`)."""
+    return data_dir(data_dir_override) / FILE_NAME
+
+
+def to_us(moment: datetime) -> int:
+    """An aware datetime as whole microseconds since the epoch (exact, unlike float seconds)."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def from_us(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def _card_values(card: Card | None) -> tuple[Any, ...]:
+    if card is None:
+        return (None,) * len(_CARD_FIELDS)
+    last = to_us(card.last_review) if card.last_review else None
+    return (int(card.state), card.step, card.stability, card.difficulty, to_us(card.due), last)
+
+
+def _card_from(values: Sequence[Any]) -> Card | None:
+    state, step, stability, difficulty, due, last = values
+    if state is None:
+        return None
+    # card_id is FSRS's own key, unused here: the item id is the key.
+    return Card(
+        card_id=0, state=State(state), step=step, stability=stability, difficulty=difficulty,
+        due=from_us(due), last_review=from_us(last) if last is not None else None,
+    )
+
+
+@dataclass(frozen=True)
+class Review:
+    """One answer: the log row. `before` is None for an item's first review."""
+
+    item_id: str
+    reviewed_at: datetime
+    rating: Rating
+    duration_ms: int | None
+    before: Card | None
+    after: Card
+
+    @property
+    def is_lapse(self) -> bool:
+        """A card in Review state that was forgotten (Anki's definition of a lapse)."""
+        return self.rating == Rating.Again and self.before is not None and self.before.state == State.Review
+
+    def _values(self) -> tuple[Any, ...]:
+        return (
+            self.item_id, to_us(self.reviewed_at), int(self.rating), self.duration_ms,
+            *_card_values(self.before), *_card_values(self.after),
+        )
+
+    @classmethod
+    def _from_row(cls, row: Sequence[Any]) -> Review:
+        n = len(_CARD_FIELDS)
+        after = _card_from(row[4 + n : 4 + 2 * n])
+        assert after is not None
+        return cls(row[0], from_us(row[1]), Rating(row[2]), row[3], _card_from(row[4 : 4 + n]), after)
+
+
+class CardChanged(Exception):
+    """The card's stored state is not the one the caller expected: another process answered it."""
+
+
+class ReviewConflict(Exception):
+    """An imported review has the same item and time as a stored one but different content."""
+
+    def __init__(self, index: int):
+        self.index = index
+        super().__init__(f"review {index} conflicts with a stored review of the same item and time")
+
+
+def _damaged(path: Path, exc: Exception) -> UserError:
+    return UserError(
+        f"{path} is not a learnapp progress database or is damaged ({exc}). It was left untouched. "
+        f"To start afresh, move it away (mv '{path}' '{path}.damaged'); to restore progress, "
+        f"then run `learnapp progress --import BACKUP` with an export you made earlier."
+    )
+
+
+def _translate(path: Path, exc: sqlite3.Error) -> Exception:
+    """SQLite's errors as messages a learner can act on."""
+    message = str(exc).lower()
+    if isinstance(exc, sqlite3.IntegrityError):
+        return exc  # a bug in learnapp, not a problem with the file
+    if "locked" in message or "busy" in message:
+        return UserError(
+            f"{path} is busy: another learnapp kept it locked for {BUSY_TIMEOUT_S:.0f} s; try again"
+        )
+    if "disk" in message and ("full" in message or "i/o" in message) or "readonly" in message:
+        return UserError(f"cannot write {path}: {exc}. Every answer committed before this one is kept.")
+    if "unable to open" in message:
+        return UserError(f"cannot open {path}: {exc}")
+    return _damaged(path, exc)
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _guarded(method: _F) -> _F:
+    """Turn SQLite errors raised by a Store method into UserError (see `_translate`)."""
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def generator(self: Store, *args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from method(self, *args, **kwargs)
+            except sqlite3.Error as exc:
+                raise _translate(self.path, exc) from exc
+
+        return generator  # type: ignore[return-value]
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise _translate(self.path, exc) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Store:
+    """The progress database at `path` (created with its folder if missing).
+
+    One Store per thread (sqlite3's rule). Several processes may open the same file.
+    """
+
+    @_guarded
+    def __init__(self, path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT_S):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
+        try:
+            self._check_identity()
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")  # costs ~0.2 ms an answer; survives power loss
+            self._migrate()
+            self._ensure_pow()
+            self._db.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS deck_items (item_id TEXT PRIMARY KEY, topic TEXT NOT NULL)"
+            )
+        except BaseException:
+            self._db.close()
+            raise
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- opening --------------------------------------------------------------------------
+
+    def _pragma(self, name: str) -> int:
+        return self._db.execute(f"PRAGMA {name}").fetchone()[0]
+
+    def _check_identity(self) -> None:
+        application_id, version = self._pragma("application_id"), self._pragma("user_version")
+        has_tables = self._db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] > 0
+        if application_id != APPLICATION_ID and (application_id != 0 or has_tables or version):
+            raise _damaged(self.path, ValueError("it was made by another program"))
+        if version > SCHEMA_VERSION:
+            raise UserError(
+                f"{self.path} was written by a newer learnapp (schema {version}, this one knows "
+                f"{SCHEMA_VERSION}); upgrade learnapp to use it. The file was left untouched."
+            )
+
+    def _migrate(self) -> None:
+        version = self._pragma("user_version")
+        if version == SCHEMA_VERSION:
+            return
+        if version > 0:
+            self._backup(version)
+        with self._writing():
+            # Read again under the write lock: another process may have just migrated.
+            version = self._pragma("user_version")
+            for number in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[number - 1].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _backup(self, version: int) -> None:
+        """Copy a file about to be migrated, so an upgrade can always be undone by hand."""
+        target = self.path.with_name(f"{self.path.name}.v{version}.bak")
+        number = 1
+        while target.exists():
+            number += 1
+            target = self.path.with_name(f"{self.path.name}.v{version}.{number}.bak")
+        # VACUUM INTO reads one consistent snapshot, WAL included (a file copy could miss it).
+        self._db.execute("VACUUM INTO ?", (str(target),))
+
+    def _ensure_pow(self) -> None:
+        """Retrievability is computed in SQL; some SQLite builds lack the math functions."""
+        try:
+            self._db.execute("SELECT pow(2, 0.5)")
+        except sqlite3.OperationalError:
+            self._db.create_function("pow", 2, pow, deterministic=True)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction; the lock is taken at once so concurrent writers queue up."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Read several figures from one consistent state of the file."""
+        self._db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._db.execute("COMMIT")
+
+    # --- cards ----------------------------------------------------------------------------
+
+    @_guarded
+    def card(self, item_id: str) -> Card | None:
+        """The item's current FSRS card, or None if it was never reviewed (a new card)."""
+        row = self._db.execute(
+            f"SELECT {', '.join(_CARD_FIELDS)} FROM cards WHERE item_id = ?", (item_id,)
+        ).fetchone()
+        return _card_from(row) if row else None
+
+    @_guarded
+    def counters(self, item_id: str) -> tuple[int, int]:
+        """(answers, lapses) of an item so far."""
+        row = self._db.execute("SELECT reps, lapses FROM cards WHERE item_id = ?", (item_id,)).fetchone()
+        return (row[0], row[1]) if row else (0, 0)
+
+    @_guarded
+    def known_items(self) -> set[str]:
+        """Ids of every item ever reviewed, in the deck or not."""
+        return {row[0] for row in self._db.execute("SELECT item_id FROM cards")}
+
+    @_guarded
+    def due_items(self, before: datetime) -> list[tuple[str, datetime, State]]:
+        """(item id, due, state) of cards due before `before`, earliest first."""
+        rows = self._db.execute(
+            "SELECT item_id, due, state FROM cards WHERE due < ? ORDER BY due, item_id", (to_us(before),)
+        )
+        return [(item, from_us(due), State(state)) for item, due, state in rows]
+
+    # --- the review log -------------------------------------------------------------------
+
+    @_guarded
+    def record(self, review: Review) -> int:
+        """Append one answer and set the card to `review.after`, committed before returning.
+
+        Raises CardChanged (and writes nothing) if the stored card is not `review.before`.
+        Returns the log row's id, for `undo`.
+        """
+        with self._writing():
+            self._expect(review.item_id, review.before)
+            cursor = self._db.execute(
+                f"INSERT INTO revlog ({_LOG_COLUMNS}) VALUES ({', '.join('?' * 16)})", review._values()
+            )
+            self._db.execute(
+                f"""INSERT INTO cards (item_id, {', '.join(_CARD_FIELDS)}, reps, lapses)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
+                    ON CONFLICT (item_id) DO UPDATE SET
+                    {', '.join(f'{f} = excluded.{f}' for f in _CARD_FIELDS)},
+                    reps = reps + 1, lapses = lapses + excluded.lapses""",
+                (review.item_id, *_card_values(review.after), int(review.is_lapse)),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def _expect(self, item_id: str, card: Card | None) -> None:
+        row = self._db.execute(
+            f"SELECT {', '.join(_CARD_FIELDS)} FROM cards WHERE item_id = ?", (item_id,)
+        ).fetchone()
+        if (tuple(row) if row else _card_values(None)) != _card_values(card):
+            raise CardChanged(item_id)
+
+    @_guarded
+    def undo(self, review_id: int) -> Review:
+        """Remove log row `review_id` and put its card back as it was before that answer.
+
+        Raises CardChanged if the card was answered again since (by another process), and
+        KeyError if there is no such row.
+        """
+        with self._writing():
+            row = self._db.execute(
+                f"SELECT {_LOG_COLUMNS} FROM revlog WHERE id = ?", (review_id,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(review_id)
+            review = Review._from_row(row)
+            self._expect(review.item_id, review.after)
+            self._db.execute("DELETE FROM revlog WHERE id = ?", (review_id,))
+            if review.before is None:
+                self._db.execute("DELETE FROM cards WHERE item_id = ?", (review.item_id,))
+            else:
+                self._db.execute(
+                    f"""UPDATE cards SET {', '.join(f'{f} = ?' for f in _CARD_FIELDS)},
+                        reps = reps - 1, lapses = lapses - ? WHERE item_id = ?""",
+                    (*_card_values(review.before), int(review.is_lapse), review.item_id),
+                )
+        return review
+
+    @_guarded
+    def reviews(self) -> Iterator[Review]:
+        """Every logged answer, oldest first."""
+        cursor = self._db.execute(f"SELECT {_LOG_COLUMNS} FROM revlog ORDER BY reviewed_at, id")
+        for row in cursor:
+            yield Review._from_row(row)
+
+    @_guarded
+    def review_count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM revlog").fetchone()[0]
+
+    @_guarded
+    def new_cards_since(self, moment: datetime) -> int:
+        """How many items had their first review at or after `moment` (for the daily new limit)."""
+        return self._db.execute(
+            "SELECT COUNT(*) FROM revlog WHERE reviewed_at >= ? AND before_state IS NULL", (to_us(moment),)
+        ).fetchone()[0]
+
+    @_guarded
+    def merge_reviews(self, reviews: Sequence[Review]) -> int:
+        """Add reviews not stored yet, in one transaction, then rebuild the cards from the log.
+
+        A review with the same item and time as a stored one is skipped if identical; if it
+        differs, ReviewConflict is raised and nothing is written. Returns how many were added.
+        """
+        added = 0
+        with self._writing():
+            for index, review in enumerate(reviews):
+                values = review._values()
+                stored = self._db.execute(
+                    f"SELECT {_LOG_COLUMNS} FROM revlog WHERE item_id = ? AND reviewed_at = ?",
+                    values[:2],
+                ).fetchall()
+                if stored:
+                    if tuple(stored[0]) != values:
+                        raise ReviewConflict(index)
+                    continue
+                self._db.execute(f"INSERT INTO revlog ({_LOG_COLUMNS}) VALUES ({', '.join('?' * 16)})", values)
+                added += 1
+            if added:
+                self._rebuild_cards()
+        return added
+
+    @_guarded
+    def rebuild_cards(self) -> None:
+        """Recompute the cards table from the log: each item takes its latest review's after-state."""
+        with self._writing():
+            self._rebuild_cards()
+
+    def _rebuild_cards(self) -> None:
+        self._db.execute("DELETE FROM cards")
+        self._db.execute(
+            f"""INSERT INTO cards (item_id, {', '.join(_CARD_FIELDS)}, reps, lapses)
+                SELECT item_id, {_AFTER}, reps, lapses FROM (
+                    SELECT *,
+                        ROW_NUMBER() OVER (PARTITION BY item_id ORDER BY reviewed_at DESC, id DESC) AS age,
+                        COUNT(*) OVER (PARTITION BY item_id) AS reps,
+                        SUM(rating = 1 AND before_state = 2) OVER (PARTITION BY item_id) AS lapses
+                    FROM revlog)
+                WHERE age = 1"""
+        )
+
+    # --- figures for stats.py -------------------------------------------------------------
+
+    def _load_deck(self, item_topic: Mapping[str, str]) -> None:
+        """Put the deck's item -> topic map in a temporary table, for joins."""
+        self._db.execute("DELETE FROM temp.deck_items")
+        self._db.executemany("INSERT INTO temp.deck_items VALUES (?, ?)", item_topic.items())
+
+    @_guarded
+    def card_summary(
+        self,
+        item_topic: Mapping[str, str],
+        now: datetime,
+        due_before: datetime,
+        mastered_stability: float,
+        curve: tuple[float, float],
+    ) -> dict[str | None, dict[str, float]]:
+        """Per topic (None: items no longer in the deck): counts of reviewed cards.
+
+        Keys: reviewed, learning, review, due, mastered, retrievability_sum. `curve` is FSRS's
+        (factor, decay): retrievability = (1 + factor * elapsed_days / stability) ** decay,
+        elapsed counted in whole days as FSRS does.
+        """
+        self._load_deck(item_topic)
+        factor, decay = curve
+        rows = self._db.execute(
+            """SELECT d.topic, COUNT(*), SUM(c.state IN (1, 3)), SUM(c.state = 2), SUM(c.due < :due),
+                      SUM(c.state = 2 AND c.stability >= :mastered),
+                      TOTAL(pow(1 + :factor * max(0, (:now - c.last_review) / :day) / c.stability, :decay))
+               FROM cards c LEFT JOIN temp.deck_items d ON d.item_id = c.item_id
+               GROUP BY d.topic""",
+            {"due": to_us(due_before), "mastered": mastered_stability, "factor": factor,
+             "decay": decay, "now": to_us(now), "day": _DAY_US},
+        )
+        keys = ("reviewed", "learning", "review", "due", "mastered", "retrievability_sum")
+        return {topic: dict(zip(keys, values)) for topic, *values in rows}
+
+    @_guarded
+    def reviews_by_topic(self, item_topic: Mapping[str, str], since: datetime) -> dict[str | None, int]:
+        """Answers given since `since`, per topic (None: items no longer in the deck)."""
+        self._load_deck(item_topic)
+        rows = self._db.execute(
+            """SELECT d.topic, COUNT(*) FROM revlog r LEFT JOIN temp.deck_items d ON d.item_id = r.item_id
+               WHERE r.reviewed_at >= ? GROUP BY d.topic""",
+            (to_us(since),),
+        )
+        return dict(rows.fetchall())
+
+    @_guarded
+    def ratings_between(self, bounds: Sequence[datetime]) -> list[dict[Rating, int]]:
+        """Answers per rating in each interval [bounds[i], bounds[i+1])."""
+        result = []
+        for start, end in zip(bounds, bounds[1:]):
+            rows = self._db.execute(
+                "SELECT rating, COUNT(*) FROM revlog WHERE reviewed_at >= ? AND reviewed_at < ? GROUP BY rating",
+                (to_us(start), to_us(end)),
+            )
+            result.append({Rating(rating): count for rating, count in rows})
+        return result
+
+    @_guarded
+    def due_between(self, item_ids: Sequence[str], bounds: Sequence[datetime]) -> list[int]:
+        """Cards among `item_ids` due in each interval [bounds[i], bounds[i+1])."""
+        self._load_deck(dict.fromkeys(item_ids, ""))
+        return [
+            self._db.execute(
+                """SELECT COUNT(*) FROM cards c JOIN temp.deck_items d ON d.item_id = c.item_id
+                   WHERE c.due >= ? AND c.due < ?""",
+                (to_us(start), to_us(end)),
+            ).fetchone()[0]
+            for start, end in zip(bounds, bounds[1:])
+        ]
