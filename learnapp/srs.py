@@ -21,10 +21,12 @@ Definitions:
   (minutes apart) come back in the same session as soon as they are due, or up to
   `LEARN_AHEAD` early when nothing else is left.
 - Previews: the four outcomes are computed once, when the card is shown, with one call of
-  `review_card` per rating; the chosen one is saved as it is, so the interval on a button
-  is the interval saved even with FSRS's random fuzz. The review is stamped with the time
-  the card was shown. Should another process answer the same card in the meantime, the
-  answer is rescheduled from that newer state instead (`Store.record` detects it).
+  `review_card` per rating, and the chosen one is saved: same state, stability, difficulty
+  and interval, so the interval on a button is the interval saved even with FSRS's random
+  fuzz. As in Anki, the interval counts from the moment of the answer (`Outcome.at`), so
+  think time does not eat into a one-minute learning step. Should another process answer
+  the same card in the meantime, the answer is applied to that newer state instead
+  (`Store.record` detects it).
 - Practice ("cram"): every card of the chosen topics, in course order; nothing is saved;
   Again puts the card at the end of the session, any other rating drops it.
 - Mastered: a card in Review state whose stability is at least 21 days (recall stays above
@@ -38,10 +40,11 @@ Definitions:
 from __future__ import annotations
 
 import bisect
+import copy
 import random
 from collections import Counter, deque
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 from fsrs import Card, Rating, Scheduler, State
@@ -141,6 +144,14 @@ class Outcome:
     label: str
     interval: timedelta | None = None
     card: Card | None = None
+
+    def at(self, moment: datetime) -> Outcome:
+        """The same outcome for an answer given at `moment`: the interval counts from then."""
+        if self.card is None or self.interval is None:
+            return self
+        card = copy.copy(self.card)
+        card.last_review, card.due = moment, moment + self.interval
+        return replace(self, card=card)
 
 
 def preview(scheduler: Scheduler, card: Card, at: datetime) -> dict[Rating, Outcome]:
@@ -357,12 +368,11 @@ class Session:
     def answer(self, rating: Rating, duration: timedelta | None = None) -> Outcome:
         """Answer the current card; returns the outcome saved. Duration defaults to time shown."""
         shown = self._require_current()
-        rating = Rating(rating)
         now = self.clock()
         duration = duration if duration is not None else max(timedelta(), now - shown.shown_at)
-        outcome, review_id = shown.outcomes[rating], None
+        outcome, review_id = shown.outcomes[Rating(rating)].at(now), None
         if not self.cram:
-            outcome, review_id = self._save(shown, outcome, duration)
+            outcome, review_id = self._save(shown, outcome, now, duration)
         requeued = self._requeue(shown.item_id, outcome, now)
         self._history.append(_Answered(shown, outcome, review_id, duration, requeued))
         self._shown = None
@@ -420,23 +430,22 @@ class Session:
         else:
             self._main.appendleft(shown.item_id)
 
-    def _save(self, shown: _Shown, outcome: Outcome, duration: timedelta) -> tuple[Outcome, int]:
+    def _save(
+        self, shown: _Shown, outcome: Outcome, now: datetime, duration: timedelta
+    ) -> tuple[Outcome, int]:
         before = shown.before
         duration_ms = duration // timedelta(milliseconds=1)
-        reviewed_at = shown.shown_at
         while True:
             assert outcome.card is not None
-            review = Review(shown.item_id, reviewed_at, outcome.rating, duration_ms, before, outcome.card)
+            review = Review(shown.item_id, now, outcome.rating, duration_ms, before, outcome.card)
             try:
                 return outcome, self.store.record(review)
             except CardChanged:
                 # Answered elsewhere since it was shown: apply this answer to that newer state.
-                reviewed_at = self.clock()
-                before = self.store.card(shown.item_id)
-                outcome = preview(self.scheduler, before or Card(card_id=0, due=reviewed_at), reviewed_at)[
-                    outcome.rating
-                ]
-                shown.before = before
+                now = max(now, self.clock())
+                before = shown.before = self.store.card(shown.item_id)
+                fresh = before or Card(card_id=0, due=now)
+                outcome = preview(self.scheduler, fresh, now)[outcome.rating]
 
     def _requeue(self, item_id: str, outcome: Outcome, now: datetime) -> bool:
         """Bring the card back in this session if it must be seen again soon."""

@@ -475,7 +475,7 @@ class Store:
                     SELECT *,
                         ROW_NUMBER() OVER (PARTITION BY item_id ORDER BY reviewed_at DESC, id DESC) AS age,
                         COUNT(*) OVER (PARTITION BY item_id) AS reps,
-                        SUM(rating = 1 AND before_state = 2) OVER (PARTITION BY item_id) AS lapses
+                        SUM(rating = 1 AND before_state IS 2) OVER (PARTITION BY item_id) AS lapses
                     FROM revlog)
                 WHERE age = 1"""
         )
