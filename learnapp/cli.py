@@ -217,6 +217,33 @@ def _print_progress(figures, path: Path) -> None:
     )
 
 
+def cmd_quiz(args: argparse.Namespace) -> int:
+    """`learnapp quiz ...` starts reviewing at once; plain `learnapp` opens the topics."""
+    from learnapp import paths
+    from learnapp.content import DeckError, load_deck
+    from learnapp.srs import NEW_PER_DAY, select_items
+    from learnapp.store import Store, default_path
+
+    try:
+        deck = load_deck()
+    except DeckError as exc:
+        raise UserError(f"the deck has {len(exc.problems)} problem(s); run `learnapp validate`") from None
+    start = None
+    if args.command == "quiz":
+        if args.new is not None and args.new < 0:
+            raise UserError(f"--new must be 0 or more, not {args.new}")
+        select_items(deck, args.topic)  # an unknown topic fails here, before the screen is taken
+        from learnapp.tui.app import ReviewOptions
+
+        start = ReviewOptions(tuple(args.topic or ()), args.mode, args.cram, args.new if args.new is not None
+                              else NEW_PER_DAY)
+    with Store(default_path(args.data_dir)) as store:
+        from learnapp.tui.app import LearnApp
+
+        LearnApp(deck, store, runs_dir=paths.runs_dir(args.data_dir), start=start).run()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="learnapp",
@@ -249,15 +276,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="add the reviews of an export; a malformed file is refused whole",
     )
     progress.set_defaults(handler=cmd_progress)
+
+    quiz = commands.add_parser("quiz", help="review the cards that are due (the default without a command)")
+    quiz.add_argument("--topic", action="append", metavar="T", help="only this topic (repeat for several)")
+    quiz.add_argument("--mode", choices=("flashcards", "choice"), default="flashcards",
+                      help="reveal and rate yourself, or pick among four answers (default: flashcards)")
+    quiz.add_argument("--cram", action="store_true", help="practise every card; the schedule is not touched")
+    # the default lives in srs, which --help must not import (start-up time)
+    quiz.add_argument("--new", type=int, metavar="N", help="new cards a day (default: 20, as in Anki)")
+    quiz.set_defaults(handler=cmd_quiz)
+    parser.set_defaults(handler=cmd_quiz)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return 0
     try:
         return args.handler(args)
     except UserError as exc:

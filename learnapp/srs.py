@@ -348,6 +348,11 @@ class Session:
         """Cards left, the current one included (a card may come back after Again)."""
         return len(self._main) + len(self._learning) + (self._shown is not None)
 
+    @property
+    def elapsed(self) -> timedelta:
+        """How long the current card has been shown (multiple choice grades a slow answer Hard)."""
+        return self.clock() - self._require_current().shown_at
+
     def previews(self) -> dict[Rating, Outcome]:
         """The four outcomes for the current card, as they will be saved."""
         return self._require_current().outcomes

@@ -200,6 +200,19 @@ def progress(
     )
 
 
+TABLE_HEADERS = ("topic", "items", "new", "learn", "review", "due", "mastered", "recall", "7d")
+
+
+def table(figures: Progress) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """Headers and rows of the progress table, as text: what the CLI and the app both show."""
+    rows = []
+    for row in (*figures.topics, figures.total):
+        recall = "-" if row.retrievability is None else f"{100 * row.retrievability:.0f}%"
+        numbers = (row.items, row.new, row.learning, row.review, row.due_today, row.mastered)
+        rows.append((row.title, *map(str, numbers), recall, str(row.reviews_7d)))
+    return TABLE_HEADERS, rows
+
+
 def plot(
     deck: Deck,
     store: Store,
@@ -275,6 +288,6 @@ def plot(
 
 
 __all__ = [
-    "Progress", "TopicProgress", "daily_ratings", "due_forecast", "plot", "progress", "streak",
+    "Progress", "TopicProgress", "daily_ratings", "due_forecast", "plot", "progress", "streak", "table",
     "topic_progress",
 ]

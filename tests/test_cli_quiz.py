@@ -1,0 +1,35 @@
+"""`learnapp quiz` input checks, and the quiz path's import hygiene."""
+
+import subprocess
+import sys
+
+from learnapp.cli import build_parser
+from learnapp.srs import NEW_PER_DAY
+
+
+def test_unknown_topic_is_one_line_and_nothing_starts(run_cli):
+    result = run_cli("quiz", "--topic", "style-transfer")
+    assert result.returncode == 2
+    assert result.stderr.startswith("learnapp: error: unknown topic style-transfer (known: ")
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+
+
+def test_negative_new_card_limit_is_refused(run_cli):
+    result = run_cli("quiz", "--new", "-1")
+    assert (result.returncode, result.stderr.strip()) == (2, "learnapp: error: --new must be 0 or more, not -1")
+
+
+def test_help_states_the_real_daily_limit():
+    quiz = build_parser()._subparsers._group_actions[0].choices["quiz"]
+    assert f"default: {NEW_PER_DAY}," in quiz.format_help()
+
+
+def test_the_quiz_path_never_imports_torch(tmp_path):
+    code = (
+        "import sys, learnapp.cli, learnapp.tui.app, learnapp.tui.home, learnapp.tui.review, "
+        "learnapp.tui.progress, learnapp.tui.demo, learnapp.tui.help;"
+        "print(','.join(m for m in ('torch', 'diffusers', 'accelerate', 'librosa') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""

@@ -1,0 +1,260 @@
+"""The terminal app driven headless with Pilot, against a temporary store."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from fsrs import Rating
+from srs_support import FakeClock, dump, utc
+from textual.widgets import Button, DataTable, OptionList, Static
+
+from learnapp.content import load_deck
+from learnapp.store import Store
+from learnapp.tui.app import LearnApp, ReviewOptions
+from learnapp.tui.images import halfblock_image_widget
+from learnapp.tui.review import ReviewScreen
+
+SIZE = (100, 30)
+
+
+@pytest.fixture(scope="module")
+def deck():
+    return load_deck()
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "progress.sqlite3") as store:
+        yield store
+
+
+@pytest.fixture
+def clock():
+    return FakeClock(utc(2026, 3, 2, 12, 0))
+
+
+def make_app(deck, store, clock, tmp_path, start=None) -> LearnApp:
+    return LearnApp(
+        deck, store, runs_dir=tmp_path / "runs", start=start, clock=clock, rng=random.Random(7),
+        image_widget=halfblock_image_widget(),
+    )
+
+
+def text(app: LearnApp, selector: str) -> str:
+    """What a Static shows, markup applied."""
+    return app.screen.query_one(selector, Static).render().plain
+
+
+async def answer_flashcard(pilot, key: str) -> None:
+    await pilot.press("space")
+    await pilot.pause()
+    await pilot.press(key)
+    await pilot.pause()
+
+
+async def test_flashcard_session_end_to_end_logs_exactly_the_keys_pressed(deck, store, clock, tmp_path):
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions(topics=("diffusion-basics",), new_per_day=3))
+    shown = []
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for key in ("4", "1", "4", "4"):  # Again brings the second card back after the others
+            shown.append(text(app, "#question"))
+            await answer_flashcard(pilot, key)
+            clock.advance(minutes=2)
+        assert text(app, "#status") == "Session complete"
+        assert "Reviewed 4 card(s): 3 right, 1 wrong (3 new)" in text(app, "#question")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HomeScreen"
+    log = list(store.reviews())
+    questions = {item.id: item.question for item in deck.items}
+    assert [int(r.rating) for r in log] == [4, 1, 4, 4]
+    assert [questions[r.item_id] for r in log] == shown
+    assert [r.item_id for r in log] == ["dm-001", "dm-002", "dm-003", "dm-002"]
+
+
+async def test_rating_buttons_show_the_interval_that_is_saved(deck, store, clock, tmp_path):
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions(new_per_day=1))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        easy = screen.session.previews()[Rating.Easy]
+        assert str(screen.query_one("#rate-4", Button).label) == f"4 Easy · {easy.label}"
+        await pilot.click("#rate-4")  # the mouse works too
+        await pilot.pause()
+    (saved,) = store.reviews()
+    assert saved.rating == Rating.Easy and saved.after.due - saved.reviewed_at == easy.interval
+
+
+async def test_every_answer_is_saved_before_the_app_quits(deck, store, clock, tmp_path):
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await answer_flashcard(pilot, "3")
+        # read by another connection while the app still runs: already committed
+        assert len(dump(store.path)[1]) == 1
+
+
+async def test_multiple_choice_right_then_wrong(deck, store, clock, tmp_path):
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions(topics=("audio",), mode="choice"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        first = screen.choice
+        assert first.item.topic == "audio" and len(first.options) == 4
+        assert app.screen.query_one(OptionList).option_count == 4
+        await pilot.press(str(first.answer + 1))
+        await pilot.pause()
+        assert text(app, "#feedback").startswith("Right")
+        await pilot.press("enter")
+        await pilot.pause()
+        second = screen.choice
+        wrong = (second.answer + 1) % 4
+        await pilot.press(str(wrong + 1))
+        await pilot.pause()
+        feedback = text(app, "#feedback")
+        assert feedback.startswith("Wrong") and second.item.answer in feedback
+    log = list(store.reviews())
+    assert [(r.item_id, r.rating) for r in log] == [(first.item.id, Rating.Good), (second.item.id, Rating.Again)]
+
+
+async def test_choice_by_mouse_and_slow_answers_are_hard(deck, store, clock, tmp_path):
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions(mode="choice"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        choice = app.screen.choice
+        clock.advance(seconds=choice.slow_after.total_seconds() + 1)
+        options = app.screen.query_one(OptionList)
+        options.highlighted = choice.answer
+        options.action_select()
+        await pilot.pause()
+    (saved,) = store.reviews()
+    assert saved.rating == Rating.Hard
+
+
+async def test_undo_removes_the_answer_and_shows_the_card_again(deck, store, clock, tmp_path):
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        first = text(app, "#question")
+        await answer_flashcard(pilot, "4")
+        assert text(app, "#question") != first
+        await pilot.press("u")
+        await pilot.pause()
+        assert text(app, "#question") == first
+        assert not app.screen.query_one("#answer").display  # back to the unrevealed question
+    assert dump(store.path) == ([], [])
+
+
+async def test_topic_filter_only_shows_that_topic(deck, store, clock, tmp_path):
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions(topics=("ddim-inversion",), new_per_day=5))
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(5):
+            await answer_flashcard(pilot, "4")
+    topics = {deck.by_id[r.item_id].topic for r in store.reviews()}
+    assert topics == {"ddim-inversion"} and store.review_count() == 5
+
+
+async def test_cram_leaves_the_schedule_alone(deck, store, clock, tmp_path):
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions(new_per_day=2))
+    async with app.run_test(size=SIZE) as pilot:
+        await answer_flashcard(pilot, "3")
+        await answer_flashcard(pilot, "4")
+    before = dump(store.path)
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions(topics=("diffusion-basics",), cram=True))
+    async with app.run_test(size=SIZE) as pilot:
+        assert "practice" in text(app, "#status")
+        for key in ("1", "3", "4", "2"):
+            await answer_flashcard(pilot, key)
+    assert dump(store.path) == before
+
+
+async def test_home_lists_topics_in_course_order_and_starts_a_topic_review(deck, store, clock, tmp_path):
+    app = make_app(deck, store, clock, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(DataTable)
+        titles = [table.get_row_at(n)[0] for n in range(table.row_count)]
+        assert titles == ["All topics"] + [t.title for t in deck.topics]
+        assert table.get_row_at(9) == ["Diffusion for audio", "14", "0", "0", "audio-spectrograms"]
+        for _ in range(9):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen) and app.screen.session.topics == ("audio",)
+        await answer_flashcard(pilot, "3")
+        await pilot.press("escape")
+        await pilot.pause()
+        # counts refresh on return: one audio card left "new" and is now due today
+        assert table.get_row_at(9)[:3] == ["Diffusion for audio", "13", "1"]
+
+
+async def test_progress_screen_shows_the_cli_figures(deck, store, clock, tmp_path):
+    from learnapp import stats
+
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions(new_per_day=1))
+    async with app.run_test(size=SIZE) as pilot:
+        await answer_flashcard(pilot, "4")
+        await pilot.press("escape", "p")
+        await pilot.pause()
+        table = app.screen.query_one(DataTable)
+        rows = [table.get_row_at(n) for n in range(table.row_count)]
+    _, expected = stats.table(stats.progress(deck, store, now=clock()))
+    assert rows == [list(r) for r in expected]
+    assert rows[0][:4] == ["Diffusion basics", "10", "9", "0"] and rows[-1][0] == "total"
+
+
+async def test_demo_screen_shows_the_newest_run(deck, store, clock, tmp_path):
+    from PIL import Image
+
+    for stamp, loss in (("20260301-100000", 0.5), ("20260302-110000", 0.02)):
+        run = tmp_path / "runs" / "unet-training" / stamp
+        run.mkdir(parents=True)
+        Image.new("RGB", (64, 32), "white").save(run / "loss_curves.png")
+        (run / "metrics.json").write_text(json.dumps({"status": "complete", "device": {"name": "cpu"},
+                                                      "metrics": {"final_loss": loss}}))
+    app = make_app(deck, store, clock, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("down", "down", "d")
+        await pilot.pause()
+        latest = text(app, "#demo-latest")
+        assert "20260302-110000" in latest and "final_loss: 0.02" in latest
+        paths = [str(s.content) for s in app.screen.query(".figure-path")]
+        assert paths == [str(run / "loss_curves.png")]
+        assert len(app.screen.query(".figure")) == 1
+
+
+async def test_help_and_small_terminal(deck, store, clock, tmp_path):
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("space")
+        await pilot.pause()
+        for button in app.screen.query(Button):
+            region = button.region
+            assert region.width > 0 and region.bottom <= 24 and region.right <= 80
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)
+
+
+# --- snapshots ---------------------------------------------------------------------------------
+
+
+def test_snapshot_home(snap_compare, deck, store, clock, tmp_path):
+    assert snap_compare(make_app(deck, store, clock, tmp_path), terminal_size=SIZE)
+
+
+def test_snapshot_review_revealed(snap_compare, deck, store, clock, tmp_path):
+    random.seed(3)  # FSRS fuzzes the Easy interval with the global generator
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions())
+    assert snap_compare(app, press=["space"], terminal_size=SIZE)
+
+
+def test_snapshot_progress(snap_compare, deck, store, clock, tmp_path):
+    assert snap_compare(make_app(deck, store, clock, tmp_path), press=["p"], terminal_size=SIZE)
