@@ -1,6 +1,5 @@
 """`learnapp validate` and `learnapp --help` as a learner runs them."""
 
-import json
 import subprocess
 import sys
 
@@ -30,12 +29,8 @@ def test_validate_broken_deck_lists_every_problem_and_fails(tmp_path, capsys):
     assert "4 problem(s)" in out
 
 
-def test_validate_missing_path_is_one_line_without_traceback(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "learnapp.cli", "validate", str(tmp_path / "missing")],
-        capture_output=True,
-        text=True,
-    )
+def test_validate_missing_path_is_one_line_without_traceback(tmp_path, run_cli):
+    result = run_cli("validate", tmp_path / "missing")
     assert result.returncode != 0
     assert "Traceback" not in result.stdout + result.stderr
     assert result.stderr.strip().splitlines() == [
@@ -55,12 +50,12 @@ print("HEAVY=" + ",".join(heavy), file=sys.stderr)
 """
 
 
-def heavy_modules(*argv: str) -> list[str]:
-    result = subprocess.run([sys.executable, "-c", HYGIENE, *argv], capture_output=True, text=True)
+def heavy_modules(cwd, *argv: str) -> list[str]:
+    result = subprocess.run([sys.executable, "-c", HYGIENE, *argv], capture_output=True, text=True, cwd=cwd)
     line = [l for l in result.stderr.splitlines() if l.startswith("HEAVY=")][-1]
     return [m for m in line[len("HEAVY="):].split(",") if m]
 
 
-def test_help_and_validate_import_neither_torch_nor_textual():
-    assert heavy_modules("--help") == []
-    assert heavy_modules("validate") == []
+def test_help_and_validate_import_neither_torch_nor_textual(tmp_path):
+    assert heavy_modules(tmp_path, "--help") == []
+    assert heavy_modules(tmp_path, "validate") == []
