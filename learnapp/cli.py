@@ -21,13 +21,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from learnapp.content import default_deck_path, validate
 
     path = Path(args.path) if args.path else default_deck_path()
+    if not path.exists():
+        raise UserError(f"no deck at {path}: no such file or directory")
     deck, problems = validate(path)
-    console = Console(highlight=False)
     if problems:
+        # plain lines, never wrapped: editors and grep jump to file:line
         for problem in problems:
-            console.print(str(problem), markup=False)
-        console.print(f"[bold red]{len(problems)} problem(s)[/] in {path}")
+            print(problem)
+        print(f"{len(problems)} problem(s) in {path}")
         return 1
+    console = Console(highlight=False)
     assert deck is not None
     table = Table(title=f"Deck {path}", title_justify="left")
     table.add_column("#", justify="right")

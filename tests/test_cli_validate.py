@@ -1,0 +1,61 @@
+"""`learnapp validate` and `learnapp --help` as a learner runs them."""
+
+import subprocess
+import sys
+
+from learnapp.cli import main
+
+
+def test_validate_shipped_deck_prints_summary(capsys):
+    assert main(["validate"]) == 0
+    out = capsys.readouterr().out
+    assert "140 items in 9 topics" in out
+    assert "Diffusion for audio" in out and "audio-spectrograms" in out
+
+
+def test_validate_broken_deck_lists_every_problem_and_fails(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "topic: t\ntitle: T\ndemo: nope\nitems:\n"
+        "  - id: a\n    source: 1\n    question: Q?\n    answer: Q?\n"
+        "  - id: a\n    source: 2\n    question: R?\n    answer: ok\n",
+        encoding="utf-8",
+    )
+    assert main(["validate", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert f"{bad}:3: unknown demo 'nope'" in out
+    assert f"{bad}:8: item a: the answer repeats the question" in out
+    assert f"{bad}:5: duplicate item id a" in out and f"{bad}:9: duplicate item id a" in out
+    assert "4 problem(s)" in out
+
+
+def test_validate_missing_path_is_one_line_without_traceback(tmp_path, run_cli):
+    result = run_cli("validate", tmp_path / "missing")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"learnapp: error: no deck at {tmp_path / 'missing'}: no such file or directory"
+    ]
+
+
+HYGIENE = """
+import sys
+from learnapp.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+heavy = [m for m in ("torch", "diffusers", "textual", "accelerate", "matplotlib") if m in sys.modules]
+print("HEAVY=" + ",".join(heavy), file=sys.stderr)
+"""
+
+
+def heavy_modules(cwd, *argv: str) -> list[str]:
+    result = subprocess.run([sys.executable, "-c", HYGIENE, *argv], capture_output=True, text=True, cwd=cwd)
+    line = [l for l in result.stderr.splitlines() if l.startswith("HEAVY=")][-1]
+    return [m for m in line[len("HEAVY="):].split(",") if m]
+
+
+def test_help_and_validate_import_neither_torch_nor_textual(tmp_path):
+    assert heavy_modules(tmp_path, "--help") == []
+    assert heavy_modules(tmp_path, "validate") == []

@@ -1,0 +1,226 @@
+"""The shipped deck, and the validator against broken decks written here."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from learnapp.content import DeckError, default_deck_path, load_deck, validate
+from learnapp.demos import DEMOS
+
+COURSE_TOPIC_ORDER = [
+    "diffusion-basics",
+    "diffusers-library",
+    "from-scratch",
+    "fine-tuning-guidance",
+    "class-conditioning",
+    "stable-diffusion",
+    "going-further",
+    "ddim-inversion",
+    "audio",
+]
+
+
+@pytest.fixture(scope="module")
+def deck():
+    return load_deck()
+
+
+# --- the shipped deck ------------------------------------------------------------------------
+
+
+def test_shipped_deck_has_no_problems():
+    _, problems = validate(default_deck_path())
+    assert problems == []
+
+
+def test_exactly_140_items_with_source_numbers_1_to_140(deck):
+    assert len(deck.items) == 140
+    assert sorted(item.source for item in deck.items) == list(range(1, 141))
+
+
+def test_topics_follow_the_course_order_and_source_numbering(deck):
+    assert [t.id for t in deck.topics] == COURSE_TOPIC_ORDER
+    sources = [item.source for item in deck.items]
+    assert sources == sorted(sources)
+
+
+def test_every_topic_links_a_known_demo_and_every_demo_is_linked(deck):
+    assert {t.demo for t in deck.topics} == set(DEMOS)
+
+
+def test_ids_are_unique_and_stable_format(deck):
+    ids = [item.id for item in deck.items]
+    assert len(set(ids)) == 140
+    assert all(re.fullmatch(r"dm-\d{3}", i) for i in ids)
+
+
+def test_seed_defects_are_fixed(deck):
+    by_source = {item.source: item for item in deck.items}
+    text = " ".join(i.question + " " + i.answer for i in deck.items)
+    for bad in ("ðŸ¤—", "â€™", "â€˜", "MoÃ»sai"):
+        assert bad not in text
+    assert "🤗" in by_source[8].question and "Moûsai" in by_source[105].answer
+    assert "Annotated Diffusion Model" in by_source[10].answer
+    assert "Normalize(0.5, 0.5)" in by_source[20].answer
+    assert by_source[41].question != by_source[52].question
+    assert by_source[52].notes and "41" in by_source[52].notes
+    assert not by_source[84].answer.startswith("\n")
+
+
+def test_figures_point_at_files_their_demo_writes(deck):
+    figures = [i.figure for i in deck.items if i.figure]
+    assert figures, "some cards should point at demo output"
+    for figure in figures:
+        demo, name = figure.split("/")
+        assert name in DEMOS[demo].figures
+
+
+# --- broken decks ------------------------------------------------------------------------------
+
+GOOD_TOPIC = """\
+topic: basics
+title: Basics
+demo: noise-corruption
+items:
+  - id: dm-001
+    source: 1
+    question: What are diffusion models?
+    answer: Generative models that refine random noise step by step.
+  - id: dm-002
+    source: 2
+    question: How does the Diffusers library help?
+    answer: It provides pipelines, models and schedulers.
+"""
+
+
+def write_deck(tmp_path: Path, *files: str) -> Path:
+    deck_dir = tmp_path / "deck"
+    deck_dir.mkdir()
+    for n, text in enumerate(files, 1):
+        (deck_dir / f"{n:02d}-topic.yaml").write_text(text, encoding="utf-8")
+    return deck_dir
+
+
+def line_of(text: str, needle: str, occurrence: int = 1) -> int:
+    lines = [n for n, line in enumerate(text.splitlines(), 1) if needle in line]
+    return lines[occurrence - 1]
+
+
+def problems_of(path: Path) -> list[tuple[str, int, str]]:
+    deck, problems = validate(path)
+    assert deck is None or not problems
+    return [(Path(p.file).name, p.line, p.message) for p in problems]
+
+
+def test_a_good_deck_passes(tmp_path):
+    assert problems_of(write_deck(tmp_path, GOOD_TOPIC)) == []
+
+
+@pytest.mark.parametrize(
+    "bad, good",
+    [
+        ("How does the Diffusers library help?", "How does the ðŸ¤— Diffusers library help?"),
+        ("pipelines, models and schedulers.", "the modelâ€™s pipelines."),
+        ("Generative models that", "Models like MoÃ»sai that"),
+        ("What are diffusion models?", "What is â€˜Null-text Inversionâ€™?"),
+    ],
+)
+def test_mojibake_is_caught_on_its_line(tmp_path, bad, good):
+    text = GOOD_TOPIC.replace(bad, good)
+    found = problems_of(write_deck(tmp_path, text))
+    assert len(found) == 1
+    assert found[0][1] == line_of(text, good)
+    assert "mojibake" in found[0][2]
+
+
+def test_answer_that_repeats_the_question_is_caught(tmp_path):
+    # seed items 10 and 20: the answer was a copy of the question
+    text = GOOD_TOPIC.replace(
+        "answer: It provides pipelines, models and schedulers.",
+        "answer: How does the Diffusers library help?",
+    )
+    assert problems_of(write_deck(tmp_path, text)) == [
+        ("01-topic.yaml", line_of(text, "answer: How does"), "item dm-002: the answer repeats the question")
+    ]
+
+
+def test_duplicate_question_is_reported_in_both_places(tmp_path):
+    # seed items 41 and 52 asked the same question, in different files
+    other = GOOD_TOPIC.replace("topic: basics", "topic: more").replace("dm-00", "dm-10").replace(
+        "source: ", "source: 1"
+    ).replace("What are diffusion models?", "What is a scheduler?").replace(
+        "How does the Diffusers library help?", "what are  diffusion MODELS"
+    )
+    found = problems_of(write_deck(tmp_path, GOOD_TOPIC, other))
+    assert [(f, n) for f, n, m in found if "duplicate question" in m] == [
+        ("01-topic.yaml", line_of(GOOD_TOPIC, "What are diffusion")),
+        ("02-topic.yaml", line_of(other, "what are  diffusion")),
+    ]
+    assert len(found) == 2
+
+
+def test_stray_newline_in_answer_is_caught(tmp_path):
+    # seed item 84: the answer started with a newline
+    text = GOOD_TOPIC.replace("answer: Generative models", 'answer: "\\nGenerative models').replace(
+        "step by step.", 'step by step."'
+    )
+    assert problems_of(write_deck(tmp_path, text)) == [
+        ("01-topic.yaml", line_of(text, "answer: \"\\n"), "item dm-001: 'answer' has leading or trailing whitespace")
+    ]
+
+
+def test_yaml_syntax_error_names_file_and_line(tmp_path):
+    text = GOOD_TOPIC.replace("    source: 2", "    source: [2")
+    found = problems_of(write_deck(tmp_path, text, GOOD_TOPIC.replace("basics", "b2").replace("dm-", "x-").replace("source: ", "source: 5").replace("What", "Why").replace("How", "Where")))
+    assert len(found) == 1
+    name, line, message = found[0]
+    assert name == "01-topic.yaml" and "YAML syntax error" in message
+    assert line_of(text, "source: [2") <= line <= line_of(text, "source: [2") + 2
+
+
+def test_duplicate_ids_are_reported_in_both_places(tmp_path):
+    text = GOOD_TOPIC.replace("id: dm-002", "id: dm-001")
+    found = problems_of(write_deck(tmp_path, text))
+    assert [(n, m.split(" (")[0]) for _, n, m in found] == [
+        (line_of(text, "id: dm-001", 1), "duplicate item id dm-001"),
+        (line_of(text, "id: dm-001", 2), "duplicate item id dm-001"),
+    ]
+
+
+def test_missing_and_empty_fields_unknown_demo_and_empty_topic_all_reported(tmp_path):
+    broken = (
+        GOOD_TOPIC.replace("demo: noise-corruption", "demo: style-transfer")
+        .replace("    question: What are diffusion models?\n", "")
+        .replace("answer: It provides pipelines, models and schedulers.", 'answer: ""')
+        .replace("source: 2", "source: 2\n    colour: red")
+    )
+    empty = "topic: empty\ntitle: Nothing here\ndemo: cfg\nitems: []\n"
+    found = problems_of(write_deck(tmp_path, broken, empty))
+    messages = {(f, n): m for f, n, m in found}
+    assert "unknown demo 'style-transfer'" in messages[("01-topic.yaml", line_of(broken, "demo:"))]
+    assert "'question' is missing" in messages[("01-topic.yaml", line_of(broken, "id: dm-001"))]
+    assert "'answer' is missing or empty" in messages[("01-topic.yaml", line_of(broken, 'answer: ""'))]
+    assert "unknown field 'colour'" in messages[("01-topic.yaml", line_of(broken, "colour"))]
+    assert "'items' is missing or empty" in messages[("02-topic.yaml", 4)]
+    assert len(found) == 5
+
+
+def test_figure_must_name_a_file_its_demo_writes(tmp_path):
+    text = GOOD_TOPIC.replace("source: 1\n", "source: 1\n    figure: cfg/nonexistent.png\n")
+    found = problems_of(write_deck(tmp_path, text))
+    assert [(n, "writes no 'nonexistent.png'" in m) for _, n, m in found] == [(line_of(text, "figure:"), True)]
+
+
+def test_load_deck_raises_with_every_problem(tmp_path):
+    text = GOOD_TOPIC.replace("id: dm-002", "id: dm-001").replace("demo: noise-corruption", "demo: nope")
+    with pytest.raises(DeckError) as info:
+        load_deck(write_deck(tmp_path, text))
+    assert len(info.value.problems) == 3
+
+
+def test_not_utf8_and_not_a_mapping(tmp_path):
+    deck_dir = write_deck(tmp_path, "- just\n- a list\n")
+    (deck_dir / "02-latin1.yaml").write_bytes("topic: caf\xe9\n".encode("latin-1"))
+    found = problems_of(deck_dir)
+    assert [(f, n) for f, n, _ in found] == [("01-topic.yaml", 1), ("02-latin1.yaml", 1)]
