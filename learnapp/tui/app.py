@@ -18,7 +18,7 @@ from textual.binding import Binding
 from learnapp.content import Deck
 from learnapp.srs import NEW_PER_DAY, Clock, Session, utc_now
 from learnapp.store import Store
-from learnapp.tui.images import ImageWidget, default_image_widget
+from learnapp.tui.images import ImageWidget, detect_image_widget
 
 Mode = Literal["flashcards", "choice"]
 
@@ -59,15 +59,31 @@ class LearnApp(App[None]):
         self.start = start
         self.clock = clock
         self.rng = rng or random.Random()
-        self.image_widget = image_widget or default_image_widget()
+        self._image_widget = image_widget
         self.new_per_day = start.new_per_day if start else NEW_PER_DAY
 
-    def on_mount(self) -> None:
-        from learnapp.tui.home import HomeScreen
+    @property
+    def image_widget(self) -> type[ImageWidget]:
+        """The widget class that draws pictures, chosen the first time one is needed."""
+        if self._image_widget is None:
+            self._image_widget = detect_image_widget(self)
+        return self._image_widget
 
-        self.push_screen(HomeScreen())
+    def on_mount(self) -> None:
+        # `learnapp quiz` draws its first card before anything else; the topics come after it
         if self.start is not None:
             self.review(self.start)
+        else:
+            self.show_home()
+
+    def show_home(self) -> None:
+        """Back to the topics, from any screen (they are made the first time they are needed)."""
+        from learnapp.tui.home import HomeScreen
+
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
+            self.pop_screen()
+        if not isinstance(self.screen, HomeScreen):
+            self.push_screen(HomeScreen())
 
     def review(self, options: ReviewOptions) -> None:
         """Open a review session over the options' topics (all if none)."""

@@ -32,9 +32,10 @@ class HomeScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("topic", "new", "due", "mastered", "demo")
-        self.refresh_counts()
 
     def on_screen_resume(self) -> None:
+        # counts change with every answer: recount each time the screen comes back
+        # (and only then: `learnapp quiz` opens a review over it without drawing it first)
         self.refresh_counts()
 
     def refresh_counts(self) -> None:

@@ -107,7 +107,7 @@ class ReviewScreen(Screen[None]):
         return True
 
     def action_next(self) -> None:
-        self.app.pop_screen()
+        self.app.show_home()
 
     def action_undo(self) -> None:
         try:
@@ -120,7 +120,7 @@ class ReviewScreen(Screen[None]):
             self.notify(f"Undone: {item.question[:60]}", timeout=2)
 
     def action_leave(self) -> None:
-        self.app.pop_screen()
+        self.app.show_home()
 
 
 class FlashcardScreen(ReviewScreen):
