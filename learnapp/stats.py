@@ -151,7 +151,7 @@ def streak(store: Store, now: datetime | None = None, day: LearningDay | None = 
     end, length, today_open = day.day_of(now), 0, True
     while True:  # a batch of days per round, so a long streak costs few round trips
         first = end - timedelta(days=STREAK_BATCH - 1)
-        busy = [sum(c.values()) > 0 for c in store.ratings_between(day.bounds(first, STREAK_BATCH))]
+        busy = store.days_with_reviews(day.bounds(first, STREAK_BATCH))
         if today_open and not busy[-1]:
             busy.pop()
         today_open = False

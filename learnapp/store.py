@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -84,8 +85,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX revlog_item ON revlog (item_id, reviewed_at);
     """,
-    # 2: answer and lapse counters (FSRS keeps none), and an index for per-day figures
+    # 2: answer and lapse counters (FSRS keeps none); indexes that answer the queue's and
+    # the per-day figures' questions without reading the tables
     """
+    DROP INDEX cards_due;
+    CREATE INDEX cards_state_due ON cards (state, due, item_id);
     ALTER TABLE cards ADD COLUMN reps INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE cards ADD COLUMN lapses INTEGER NOT NULL DEFAULT 0;
     UPDATE cards SET
@@ -348,17 +352,34 @@ class Store:
         return (row[0], row[1]) if row else (0, 0)
 
     @_guarded
-    def known_items(self) -> set[str]:
-        """Ids of every item ever reviewed, in the deck or not."""
-        return {row[0] for row in self._db.execute("SELECT item_id FROM cards")}
+    def due_reviews(self, before: datetime) -> list[str]:
+        """Ids of cards in Review state due before `before`, most overdue first."""
+        rows = self._db.execute(
+            "SELECT item_id FROM cards WHERE state = 2 AND due < ? ORDER BY due, item_id", (to_us(before),)
+        )
+        return [item_id for (item_id,) in rows]
 
     @_guarded
-    def due_items(self, before: datetime) -> list[tuple[str, datetime, State]]:
-        """(item id, due, state) of cards due before `before`, earliest first."""
+    def due_learning(self, before: datetime) -> list[tuple[datetime, str]]:
+        """(due, id) of cards in (re)learning steps due before `before`, earliest first."""
         rows = self._db.execute(
-            "SELECT item_id, due, state FROM cards WHERE due < ? ORDER BY due, item_id", (to_us(before),)
+            "SELECT due, item_id FROM cards WHERE state IN (1, 3) AND due < ? ORDER BY due, item_id",
+            (to_us(before),),
         )
-        return [(item, from_us(due), State(state)) for item, due, state in rows]
+        return [(from_us(due), item_id) for due, item_id in rows]
+
+    @_guarded
+    def unseen(self, item_ids: Sequence[str], limit: int) -> list[str]:
+        """The first `limit` of `item_ids`, in their order, that were never reviewed."""
+        if limit <= 0:
+            return []
+        # One statement whatever the deck's size: SQLite walks the JSON array and probes cards.
+        rows = self._db.execute(
+            """SELECT value FROM json_each(?) WHERE value NOT IN (SELECT item_id FROM cards)
+               ORDER BY key LIMIT ?""",
+            (json.dumps(list(item_ids)), limit),
+        )
+        return [item_id for (item_id,) in rows]
 
     # --- the review log -------------------------------------------------------------------
 
@@ -540,13 +561,24 @@ class Store:
         return result
 
     @_guarded
+    def days_with_reviews(self, bounds: Sequence[datetime]) -> list[bool]:
+        """Whether anything was answered in each interval [bounds[i], bounds[i+1])."""
+        return [
+            bool(self._db.execute(
+                "SELECT EXISTS (SELECT 1 FROM revlog WHERE reviewed_at >= ? AND reviewed_at < ?)",
+                (to_us(start), to_us(end)),
+            ).fetchone()[0])
+            for start, end in zip(bounds, bounds[1:])
+        ]
+
+    @_guarded
     def due_between(self, item_ids: Sequence[str], bounds: Sequence[datetime]) -> list[int]:
         """Cards among `item_ids` due in each interval [bounds[i], bounds[i+1])."""
         self._load_deck(dict.fromkeys(item_ids, ""))
         return [
             self._db.execute(
                 """SELECT COUNT(*) FROM cards c JOIN temp.deck_items d ON d.item_id = c.item_id
-                   WHERE c.due >= ? AND c.due < ?""",
+                   WHERE c.state IN (1, 2, 3) AND c.due >= ? AND c.due < ?""",
                 (to_us(start), to_us(end)),
             ).fetchone()[0]
             for start, end in zip(bounds, bounds[1:])
