@@ -199,7 +199,7 @@ def test_export_import_round_trip(capsys, tmp_path, learned):
     assert a.read_bytes() == b.read_bytes()
     assert dump(default_path(first)) == dump(default_path(second))
     code, out, _ = run(capsys, "--data-dir", str(second), "progress", "--import", str(a))
-    assert code == 0 and f"imported 0 review(s)" in out and f"{rows} were already there" in out
+    assert code == 0 and "imported 0 review(s)" in out and f"{rows} were already there" in out
 
 
 def mutate(lines: list[str], how: str) -> list[str]:
@@ -271,6 +271,12 @@ def test_corrupt_database_message_from_the_command(tmp_path):
     assert result.stderr.startswith("learnapp: error: ") and result.stderr.count("\n") == 1
     assert str(data / "progress.sqlite3") in result.stderr and "Traceback" not in result.stderr
     assert (data / "progress.sqlite3").read_bytes() == b"garbage" * 1000
+
+
+def test_data_dir_that_cannot_be_made_is_a_one_line_error(capsys, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    code, _, err = run(capsys, "--data-dir", str(tmp_path / "a-file" / "data"), "progress")
+    assert code == 2 and err.startswith("learnapp: error: cannot create the folder") and err.count("\n") == 1
 
 
 def test_progress_command_imports_neither_torch_nor_textual_nor_matplotlib():
