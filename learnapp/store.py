@@ -23,8 +23,16 @@ Reliability rules kept here:
 Times are stored as whole microseconds since the Unix epoch, UTC, so the datetimes FSRS
 computes come back exactly (previews equal saved results, exports round-trip).
 
-Public API: `Store` (open with `Store(path)`, close with `close()` or `with`), `Review`,
-`CardChanged`, `ReviewConflict`, `default_path`, `SCHEMA_VERSION`.
+Public API (the UI reaches most of it through `srs.Session` and `stats`):
+
+- `Store(path)` / `close()` / `with Store(path) as store:`; `default_path(data_dir_override)`;
+- cards: `card(item_id)`, `counters(item_id)`, `due_reviews(before)`, `due_learning(before)`,
+  `unseen(item_ids, limit)`, `new_cards_since(moment)`;
+- the log: `record(review) -> id`, `undo(id)`, `reviews()`, `review_count()`,
+  `merge_reviews(reviews)`, `rebuild_cards()`;
+- figures for `stats`: `card_summary`, `reviews_by_topic`, `ratings_between`,
+  `days_with_reviews`, `due_between`, inside `with store.snapshot():` for one consistent view;
+- `Review` (one log row), `CardChanged`, `ReviewConflict`, `SCHEMA_VERSION`.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ import functools
 import inspect
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -461,7 +469,7 @@ class Store:
         ).fetchone()[0]
 
     @_guarded
-    def merge_reviews(self, reviews: Sequence[Review]) -> int:
+    def merge_reviews(self, reviews: Iterable[Review]) -> int:
         """Add reviews not stored yet, in one transaction, then rebuild the cards from the log.
 
         A review with the same item and time as a stored one is skipped if identical; if it
