@@ -299,3 +299,23 @@ def test_two_processes_answering_at_once_lose_nothing(tmp_path):
             assert all(b.before == a.after for a, b in zip(chain, chain[1:]))
             assert store.card(item_id) == chain[-1].after
             assert store.counters(item_id)[0] == len(chain)
+
+
+def test_full_disk_refuses_the_answer_and_keeps_the_earlier_ones(tmp_path):
+    clock = FakeClock(utc(2025, 6, 10, 12))
+    with Store(tmp_path / "progress.sqlite3") as store:
+        session = Session(small_deck({"t1": 300}), store, clock=clock, new_per_day=300)
+        session.answer(Rating.Easy)
+        pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+        store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full
+        answered = 1
+        with pytest.raises(UserError, match="cannot write .*full"):
+            while answered < 300:  # a new page is needed within a few dozen answers
+                session.answer(Rating.Easy)
+                answered += 1
+        assert store.review_count() == answered  # every answer before the failing one is kept
+        failed = session.current
+        store._db.execute("PRAGMA max_page_count = 1000000")  # space freed: carry on
+        assert session.answer(Rating.Easy) is not None
+        assert [r.item_id for r in store.reviews()][-1] == failed.id
+        assert store.review_count() == answered + 1
