@@ -234,6 +234,7 @@ CHILD = textwrap.dedent(
     store = Store(path)
     session = Session(load_deck(), store, new_per_day=1000)
     ratings = [Rating.Again, Rating.Good, Rating.Hard, Rating.Easy, Rating.Good]
+    print("ready", flush=True)
     while go != "-" and not __import__("os").path.exists(go):
         time.sleep(0.005)
     for n in range(1, count + 1):
@@ -244,10 +245,14 @@ CHILD = textwrap.dedent(
 
 
 def child(path, go, tag: int, count: int) -> subprocess.Popen:
-    return subprocess.Popen(
+    """A process that answers `count` cards once `go` exists; it prints "ready" once its
+    session (and so its queue) is built, then the number of answers committed so far."""
+    process = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(path), str(go), str(tag), str(count)],
         stdout=subprocess.PIPE, text=True,
     )
+    assert process.stdout.readline() == "ready\n"
+    return process
 
 
 def test_kill_9_right_after_answering_keeps_every_committed_answer(tmp_path):
@@ -288,7 +293,8 @@ def test_two_processes_answering_at_once_lose_nothing(tmp_path):
         log = list(store.reviews())
         assert len(log) == 2 * per_process
         assert sorted(r.duration_ms for r in log) == [1] * per_process + [2] * per_process
-        # Both started with the same queue, so they answered the same cards; each item's log
+        # Both built the same queue before either answered, so they answered the same cards (the
+        # second one's answers were applied on top of the first's); each item's log
         # is still one chain: every answer starts from the state the previous one left.
         by_item: dict[str, list[Review]] = {}
         for review in log:
