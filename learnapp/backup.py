@@ -15,7 +15,8 @@ lacks in one transaction and rebuilds card states from the log (`Store.merge_rev
 Reviews already stored are skipped, so importing a backup twice changes nothing; a
 malformed file, or a review that contradicts a stored one, is refused whole.
 
-Public API: `export_log(store, path) -> int`, `import_log(store, path) -> (added, skipped)`.
+Public API: `export_log(store, path) -> int`, `import_log(store, path) -> (added, skipped)`,
+`check_log(path) -> int` (how many reviews a valid export holds).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -171,47 +173,63 @@ def _parse_review(text: str) -> Review:
     )
 
 
-def read_log(path: Path) -> tuple[list[Review], list[int]]:
-    """Parse and check a whole export: the reviews and their line numbers, or UserError."""
-    path = Path(path)
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The numbered review lines of an export, read as they are needed; UserError if it is none."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path} is not a learnapp export: not UTF-8 text (byte {exc.start})") from None
+        with Path(path).open(encoding="utf-8") as lines:
+            try:
+                header = json.loads(lines.readline())
+            except json.JSONDecodeError:
+                header = None
+            if not isinstance(header, dict) or header.get("format") != FORMAT:
+                raise UserError(f"{path} is not a learnapp export (its first line must be {json.dumps(HEADER)})")
+            if header.get("version") != VERSION:
+                raise UserError(f"{path} is export version {header.get('version')!r}; this learnapp reads {VERSION}")
+            for number, text in enumerate(lines, start=2):
+                if text.strip():
+                    yield number, text
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not a learnapp export: it is not UTF-8 text") from None
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        header = json.loads(lines[0]) if lines else None
-    except json.JSONDecodeError:
-        header = None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise UserError(f"{path} is not a learnapp export (its first line must be {json.dumps(HEADER)})")
-    if header.get("version") != VERSION:
-        raise UserError(f"{path} is export version {header.get('version')!r}; this learnapp reads {VERSION}")
-    reviews, numbers, problems = [], [], []
-    for number, text in enumerate(lines[1:], start=2):
-        if not text.strip():
-            continue
+
+
+def check_log(path: Path) -> int:
+    """Check every line of an export; return how many reviews it holds, or raise UserError."""
+    count, bad, first = 0, 0, ""
+    for number, text in _lines(path):
         try:
-            reviews.append(_parse_review(text))
-            numbers.append(number)
+            _parse_review(text)
+            count += 1
         except _Bad as exc:
-            problems.append(f"line {number}: {exc}")
-    if problems:
-        raise UserError(
-            f"{path} refused, nothing imported: {len(problems)} bad line(s); first, {problems[0]}"
-        )
-    return reviews, numbers
+            bad += 1
+            first = first or f"line {number}: {exc}"
+    if bad:
+        raise UserError(f"{path} refused, nothing imported: {bad} bad line(s); first, {first}")
+    return count
 
 
 def import_log(store: Store, path: Path) -> tuple[int, int]:
-    """Add the reviews of export `path` that `store` lacks; return (added, already there)."""
-    reviews, numbers = read_log(path)
+    """Add the reviews of export `path` that `store` lacks; return (added, already there).
+
+    Two passes, so a large export never sits in memory: the first checks every line, the
+    second adds the reviews inside one transaction that any problem rolls back.
+    """
+    total = check_log(path)
+    line = 0
+
+    def reviews() -> Iterator[Review]:
+        nonlocal line
+        for line, text in _lines(path):
+            yield _parse_review(text)
+
     try:
-        added = store.merge_reviews(reviews)
-    except ReviewConflict as exc:
+        added = store.merge_reviews(reviews())
+    except ReviewConflict:
         raise UserError(
-            f"{path} refused, nothing imported: line {numbers[exc.index]} contradicts a stored "
+            f"{path} refused, nothing imported: line {line} contradicts a stored "
             f"review of the same item at the same time"
         ) from None
-    return added, len(reviews) - added
+    except _Bad:
+        raise UserError(f"{path} changed while it was being imported; nothing imported") from None
+    return added, total - added

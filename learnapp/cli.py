@@ -113,7 +113,7 @@ def _print_progress(figures, path: Path) -> None:
     widths = [max(len(cells[i]) for cells in [headers, *rows]) for i in range(len(headers))]
     console = Console(highlight=False)
     # Titles give way to the numbers on a narrow terminal (a column takes 3 more than its text).
-    room = console.width - sum(width + 3 for width in widths[1:]) - 3
+    room = console.width - sum(width + 3 for width in widths[1:]) - 2
     table = Table(
         title=f"Progress on learning day {figures.learning_day}", title_justify="left",
         box=box.SIMPLE_HEAD, pad_edge=False,
@@ -127,86 +127,6 @@ def _print_progress(figures, path: Path) -> None:
         removed = not is_total and figures.topics[index].topic_id is None
         table.add_row(
             *cells, style="bold" if is_total else "dim" if removed else None, end_section=index == last_topic
-        )
-    console.print(table)
-    console.print(f"[green]OK[/]: {len(deck.items)} items in {len(deck.topics)} topics, no problems.")
-    return 0
-
-
-PLOT_SUFFIXES = (".png", ".svg", ".pdf")
-
-
-def cmd_progress(args: argparse.Namespace) -> int:
-    from learnapp.store import Store, default_path
-
-    if args.plot and Path(args.plot).suffix.lower() not in PLOT_SUFFIXES:
-        raise UserError(f"--plot needs a file ending in {', '.join(PLOT_SUFFIXES)}, not {args.plot!r}")
-    with Store(default_path(args.data_dir)) as store:
-        if args.import_file or args.export_file:
-            return _backup(store, args)
-        from learnapp import stats
-        from learnapp.content import DeckError, load_deck
-
-        try:
-            deck = load_deck()
-        except DeckError as exc:
-            raise UserError(f"the deck has {len(exc.problems)} problem(s); run `learnapp validate`") from None
-        figures = stats.progress(deck, store)
-        # With --json, stdout carries the JSON alone; notes go to stderr.
-        notes = sys.stderr if args.json else sys.stdout
-        if args.json:
-            print(json.dumps(figures.to_dict(), indent=2))
-        else:
-            _print_progress(figures, store.path)
-        if args.plot:
-            try:
-                written = stats.plot(deck, store, Path(args.plot))
-            except OSError as exc:
-                raise UserError(f"cannot write {args.plot}: {exc.strerror or exc}") from None
-            print(f"chart written to {written}", file=notes)
-    return 0
-
-
-def _backup(store, args: argparse.Namespace) -> int:
-    from learnapp.backup import export_log, import_log
-
-    if args.export_file:
-        count = export_log(store, Path(args.export_file))
-        print(f"exported {count} review(s) from {store.path} to {args.export_file}")
-    else:
-        added, skipped = import_log(store, Path(args.import_file))
-        print(f"imported {added} review(s) into {store.path}; {skipped} were already there")
-    return 0
-
-
-def _print_progress(figures, path: Path) -> None:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
-    def percent(value: float | None) -> str:
-        return "-" if value is None else f"{100 * value:.0f}%"
-
-    table = Table(
-        title=f"Progress on learning day {figures.learning_day}", title_justify="left",
-        box=box.SIMPLE_HEAD, pad_edge=False,
-    )
-    numbers = ("items", "new", "learn", "review", "due", "mastered", "recall", "7d")
-    console = Console(highlight=False)
-    # Titles give way to the numbers on a narrow terminal (a number column is its header + 3 wide).
-    room = console.width - sum(len(name) + 3 for name in numbers) - 2
-    table.add_column("topic", no_wrap=True, overflow="ellipsis", max_width=max(8, room))
-    for name in numbers:
-        table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
-    for row in (*figures.topics, figures.total):
-        cells = (
-            row.title, row.items, row.new, row.learning, row.review, row.due_today, row.mastered,
-            percent(row.retrievability), row.reviews_7d,
-        )
-        table.add_row(
-            *map(str, cells),
-            style="dim" if row.topic_id is None else "bold" if row is figures.total else None,
-            end_section=row is figures.topics[-1],
         )
     console.print(table)
     total = figures.total

@@ -206,25 +206,14 @@ def build_queue(
 ) -> Queue:
     """Today's queue: cards due before the next rollover, then new cards up to the day's limit."""
     day = day or LearningDay()
-    wanted = {item.id for item in select_items(deck, topics)}
-    due, learning = [], []
-    for item_id, when, state in store.due_items(day.next_start(now)):
-        if item_id not in wanted:
-            continue  # another topic, or an item no longer in the deck
-        if state == State.Review:
-            due.append(item_id)
-        elif when <= now + learn_ahead:
-            learning.append((when, item_id))
-        # (re)learning cards due later today wait for a later session, as in Anki
+    items = select_items(deck, topics)
+    wanted = deck.by_id if not topics else {item.id for item in items}
+    # other topics, and items no longer in the deck, are left out
+    due = [i for i in store.due_reviews(day.next_start(now)) if i in wanted]
+    # (re)learning cards due later today wait for a later session, as in Anki
+    learning = [(when, i) for when, i in store.due_learning(now + learn_ahead) if i in wanted]
     introduced = store.new_cards_since(day.start(day.day_of(now)))
-    allowance = max(0, new_per_day - introduced)
-    known = store.known_items()
-    new = []
-    for item in deck.items:
-        if len(new) >= allowance:
-            break
-        if item.id in wanted and item.id not in known:
-            new.append(item.id)
+    new = store.unseen([item.id for item in items], max(0, new_per_day - introduced))
     return Queue(tuple(due), tuple(learning), tuple(new))
 
 

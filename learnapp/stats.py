@@ -151,7 +151,7 @@ def streak(store: Store, now: datetime | None = None, day: LearningDay | None = 
     end, length, today_open = day.day_of(now), 0, True
     while True:  # a batch of days per round, so a long streak costs few round trips
         first = end - timedelta(days=STREAK_BATCH - 1)
-        busy = [sum(c.values()) > 0 for c in store.ratings_between(day.bounds(first, STREAK_BATCH))]
+        busy = store.days_with_reviews(day.bounds(first, STREAK_BATCH))
         if today_open and not busy[-1]:
             busy.pop()
         today_open = False
@@ -226,6 +226,7 @@ def plot(
 
     matplotlib.use("Agg")  # files only: works over SSH and in tests
     import matplotlib.dates
+    import matplotlib.ticker
     import matplotlib.pyplot as plt
 
     now, day, scheduler = _defaults(now, day, scheduler)
@@ -248,8 +249,9 @@ def plot(
         values = [counts.get(rating, 0) for _, counts in history]
         ax_history.bar(days, values, bottom=bottom, color=colour, label=rating.name, width=0.8)
         bottom = [b + v for b, v in zip(bottom, values)]
-    ax_history.set_title(f"Answers per day, last {len(days)} days ({sum(bottom)} in all)")
+    ax_history.set_title(f"Answers per day, last {len(days)} days ({sum(bottom):,} in all)")
     ax_history.set_ylabel("answers")
+    ax_history.margins(y=0.15)  # room for the legend above the bars
     ax_history.legend(loc="upper left", ncols=4, frameon=False)
     if not sum(bottom):
         ax_history.text(0.5, 0.5, "no answers yet", transform=ax_history.transAxes, ha="center", color="grey")
@@ -262,6 +264,7 @@ def plot(
     for ax in (ax_history, ax_forecast):
         ax.xaxis.set_major_locator(matplotlib.dates.AutoDateLocator(maxticks=7))
         ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%d %b"))
+        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.grid(axis="y", alpha=0.3)
 
     names = [f"{t.title} ({t.reviewed}/{t.items})" for t in topics][::-1]
@@ -278,7 +281,7 @@ def plot(
     ax_topics.set_xlim(0, 105)
     ax_topics.set_xlabel("%  (dashed: desired retention)")
     ax_topics.set_title("Retrievability per topic (reviewed / items)")
-    ax_topics.legend(loc="lower right", fontsize=8)
+    ax_topics.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2, fontsize=9, frameon=False)
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -23,16 +23,25 @@ Reliability rules kept here:
 Times are stored as whole microseconds since the Unix epoch, UTC, so the datetimes FSRS
 computes come back exactly (previews equal saved results, exports round-trip).
 
-Public API: `Store` (open with `Store(path)`, close with `close()` or `with`), `Review`,
-`CardChanged`, `ReviewConflict`, `default_path`, `SCHEMA_VERSION`.
+Public API (the UI reaches most of it through `srs.Session` and `stats`):
+
+- `Store(path)` / `close()` / `with Store(path) as store:`; `default_path(data_dir_override)`;
+- cards: `card(item_id)`, `counters(item_id)`, `due_reviews(before)`, `due_learning(before)`,
+  `unseen(item_ids, limit)`, `new_cards_since(moment)`;
+- the log: `record(review) -> id`, `undo(id)`, `reviews()`, `review_count()`,
+  `merge_reviews(reviews)`, `rebuild_cards()`;
+- figures for `stats`: `card_summary`, `reviews_by_topic`, `ratings_between`,
+  `days_with_reviews`, `due_between`, inside `with store.snapshot():` for one consistent view;
+- `Review` (one log row), `CardChanged`, `ReviewConflict`, `SCHEMA_VERSION`.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import json
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -84,8 +93,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX revlog_item ON revlog (item_id, reviewed_at);
     """,
-    # 2: answer and lapse counters (FSRS keeps none), and an index for per-day figures
+    # 2: answer and lapse counters (FSRS keeps none); indexes that answer the queue's and
+    # the per-day figures' questions without reading the tables
     """
+    DROP INDEX cards_due;
+    CREATE INDEX cards_state_due ON cards (state, due, item_id);
     ALTER TABLE cards ADD COLUMN reps INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE cards ADD COLUMN lapses INTEGER NOT NULL DEFAULT 0;
     UPDATE cards SET
@@ -183,21 +195,19 @@ class ReviewConflict(Exception):
 def _damaged(path: Path, exc: Exception) -> UserError:
     return UserError(
         f"{path} is not a learnapp progress database or is damaged ({exc}). It was left untouched. "
-        f"To start afresh, move it away (mv '{path}' '{path}.damaged'); to restore progress, "
-        f"then run `learnapp progress --import BACKUP` with an export you made earlier."
+        f"To start afresh, move it away (mv '{path}' '{path}.damaged'); to restore progress "
+        f"from an export made earlier, then run `learnapp progress --import BACKUP`."
     )
 
 
 def _translate(path: Path, exc: sqlite3.Error) -> Exception:
     """SQLite's errors as messages a learner can act on."""
     message = str(exc).lower()
-    if isinstance(exc, sqlite3.IntegrityError):
+    if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
         return exc  # a bug in learnapp, not a problem with the file
     if "locked" in message or "busy" in message:
-        return UserError(
-            f"{path} is busy: another learnapp kept it locked for {BUSY_TIMEOUT_S:.0f} s; try again"
-        )
-    if "disk" in message and ("full" in message or "i/o" in message) or "readonly" in message:
+        return UserError(f"{path} is busy: another learnapp has kept it locked too long; try again")
+    if ("disk" in message and ("full" in message or "i/o" in message)) or "readonly" in message:
         return UserError(f"cannot write {path}: {exc}. Every answer committed before this one is kept.")
     if "unable to open" in message:
         return UserError(f"cannot open {path}: {exc}")
@@ -239,12 +249,17 @@ class Store:
     @_guarded
     def __init__(self, path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT_S):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create the folder of {self.path}: {exc.strerror or exc}") from None
         self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
         try:
             self._check_identity()
             self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")  # costs ~0.2 ms an answer; survives power loss
+            # An fsync per answer (~4 ms on the benchmark's disk): with NORMAL a power cut could
+            # lose every answer since the last checkpoint, a whole session.
+            self._db.execute("PRAGMA synchronous = FULL")
             self._migrate()
             self._ensure_pow()
             self._db.execute(
@@ -317,10 +332,11 @@ class Store:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # SQLite may have rolled back already (a full disk)
+                self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -348,17 +364,34 @@ class Store:
         return (row[0], row[1]) if row else (0, 0)
 
     @_guarded
-    def known_items(self) -> set[str]:
-        """Ids of every item ever reviewed, in the deck or not."""
-        return {row[0] for row in self._db.execute("SELECT item_id FROM cards")}
+    def due_reviews(self, before: datetime) -> list[str]:
+        """Ids of cards in Review state due before `before`, most overdue first."""
+        rows = self._db.execute(
+            "SELECT item_id FROM cards WHERE state = 2 AND due < ? ORDER BY due, item_id", (to_us(before),)
+        )
+        return [item_id for (item_id,) in rows]
 
     @_guarded
-    def due_items(self, before: datetime) -> list[tuple[str, datetime, State]]:
-        """(item id, due, state) of cards due before `before`, earliest first."""
+    def due_learning(self, before: datetime) -> list[tuple[datetime, str]]:
+        """(due, id) of cards in (re)learning steps due before `before`, earliest first."""
         rows = self._db.execute(
-            "SELECT item_id, due, state FROM cards WHERE due < ? ORDER BY due, item_id", (to_us(before),)
+            "SELECT due, item_id FROM cards WHERE state IN (1, 3) AND due < ? ORDER BY due, item_id",
+            (to_us(before),),
         )
-        return [(item, from_us(due), State(state)) for item, due, state in rows]
+        return [(from_us(due), item_id) for due, item_id in rows]
+
+    @_guarded
+    def unseen(self, item_ids: Sequence[str], limit: int) -> list[str]:
+        """The first `limit` of `item_ids`, in their order, that were never reviewed."""
+        if limit <= 0:
+            return []
+        # One statement whatever the deck's size: SQLite walks the JSON array and probes cards.
+        rows = self._db.execute(
+            """SELECT value FROM json_each(?) WHERE value NOT IN (SELECT item_id FROM cards)
+               ORDER BY key LIMIT ?""",
+            (json.dumps(list(item_ids)), limit),
+        )
+        return [item_id for (item_id,) in rows]
 
     # --- the review log -------------------------------------------------------------------
 
@@ -437,7 +470,7 @@ class Store:
         ).fetchone()[0]
 
     @_guarded
-    def merge_reviews(self, reviews: Sequence[Review]) -> int:
+    def merge_reviews(self, reviews: Iterable[Review]) -> int:
         """Add reviews not stored yet, in one transaction, then rebuild the cards from the log.
 
         A review with the same item and time as a stored one is skipped if identical; if it
@@ -540,13 +573,24 @@ class Store:
         return result
 
     @_guarded
+    def days_with_reviews(self, bounds: Sequence[datetime]) -> list[bool]:
+        """Whether anything was answered in each interval [bounds[i], bounds[i+1])."""
+        return [
+            bool(self._db.execute(
+                "SELECT EXISTS (SELECT 1 FROM revlog WHERE reviewed_at >= ? AND reviewed_at < ?)",
+                (to_us(start), to_us(end)),
+            ).fetchone()[0])
+            for start, end in zip(bounds, bounds[1:])
+        ]
+
+    @_guarded
     def due_between(self, item_ids: Sequence[str], bounds: Sequence[datetime]) -> list[int]:
         """Cards among `item_ids` due in each interval [bounds[i], bounds[i+1])."""
         self._load_deck(dict.fromkeys(item_ids, ""))
         return [
             self._db.execute(
                 """SELECT COUNT(*) FROM cards c JOIN temp.deck_items d ON d.item_id = c.item_id
-                   WHERE c.due >= ? AND c.due < ?""",
+                   WHERE c.state IN (1, 2, 3) AND c.due >= ? AND c.due < ?""",
                 (to_us(start), to_us(end)),
             ).fetchone()[0]
             for start, end in zip(bounds, bounds[1:])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -130,17 +132,25 @@ def test_plot_writes_a_png(store, cards, tmp_path):
 # --- the command ------------------------------------------------------------------------------
 
 
-def learn(data_dir, answers: int = 60, seed: int = 0) -> None:
-    """Some real answers on the shipped deck, over a few days."""
-    rng = random.Random(seed)
+@pytest.fixture(scope="module")
+def learned(tmp_path_factory) -> Path:
+    """A data folder with real answers on the shipped deck over three days (made once)."""
+    data = tmp_path_factory.mktemp("learned")
+    rng = random.Random(0)
     clock = FakeClock(utc(2025, 5, 1, 9))
-    with Store(default_path(data_dir)) as store:
+    deck = load_deck()
+    with Store(default_path(data)) as store:
         for _ in range(3):
-            session = Session(load_deck(), store, clock=clock, new_per_day=answers // 6)
+            session = Session(deck, store, clock=clock, new_per_day=10)
             while session.current is not None:
                 clock.advance(seconds=rng.randint(3, 40))
                 session.answer(rng.choice(list(Rating)))
             clock.advance(days=1)
+    return data
+
+
+def copy_of(learned: Path, tmp_path: Path, name: str = "data") -> Path:
+    return Path(shutil.copytree(learned, tmp_path / name))
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -159,13 +169,11 @@ def test_progress_table_on_a_fresh_install(capsys, monkeypatch):
     assert default_path().exists()
 
 
-def test_progress_json_after_learning(capsys, tmp_path):
-    learn(tmp_path / "data")
-    code, out, _ = run(capsys, "--data-dir", str(tmp_path / "data"), "progress", "--json")
+def test_progress_json_after_learning(capsys, learned):
+    code, out, _ = run(capsys, "--data-dir", str(learned), "progress", "--json")
     assert code == 0
     data = json.loads(out)
-    with Store(default_path(tmp_path / "data")) as store:
-        reviewed = len(store.known_items())
+    reviewed = len(dump(default_path(learned))[0])
     assert 0 < reviewed < 140
     assert data["total"]["new"] == 140 - reviewed
     assert data["total"]["learning"] + data["total"]["review"] == reviewed
@@ -180,9 +188,8 @@ def test_plot_option_and_bad_plot_name(capsys, tmp_path):
     assert code == 2 and err.startswith("learnapp: error: --plot needs") and err.count("\n") == 1
 
 
-def test_export_import_round_trip(capsys, tmp_path):
-    first, second = tmp_path / "first", tmp_path / "second"
-    learn(first)
+def test_export_import_round_trip(capsys, tmp_path, learned):
+    first, second = copy_of(learned, tmp_path), tmp_path / "second"
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     assert run(capsys, "--data-dir", str(first), "progress", "--export", str(a))[0] == 0
     code, out, _ = run(capsys, "--data-dir", str(second), "progress", "--import", str(a))
@@ -192,7 +199,7 @@ def test_export_import_round_trip(capsys, tmp_path):
     assert a.read_bytes() == b.read_bytes()
     assert dump(default_path(first)) == dump(default_path(second))
     code, out, _ = run(capsys, "--data-dir", str(second), "progress", "--import", str(a))
-    assert code == 0 and f"imported 0 review(s)" in out and f"{rows} were already there" in out
+    assert code == 0 and "imported 0 review(s)" in out and f"{rows} were already there" in out
 
 
 def mutate(lines: list[str], how: str) -> list[str]:
@@ -215,10 +222,9 @@ def mutate(lines: list[str], how: str) -> list[str]:
 
 
 @pytest.mark.parametrize("how", ["rating", "missing", "unknown", "time", "naive", "state", "json"])
-def test_malformed_import_is_refused_whole(capsys, tmp_path, how):
-    learn(tmp_path / "first")
+def test_malformed_import_is_refused_whole(capsys, tmp_path, learned, how):
     backup = tmp_path / "a.jsonl"
-    run(capsys, "--data-dir", str(tmp_path / "first"), "progress", "--export", str(backup))
+    run(capsys, "--data-dir", str(copy_of(learned, tmp_path)), "progress", "--export", str(backup))
     lines = backup.read_text().splitlines()
     backup.write_text("\n".join(mutate(lines, how)) + "\n")
     target = tmp_path / "second"
@@ -231,9 +237,8 @@ def test_malformed_import_is_refused_whole(capsys, tmp_path, how):
     assert dump(default_path(target)) == before
 
 
-def test_import_that_contradicts_the_store_is_refused_whole(capsys, tmp_path):
-    data = tmp_path / "data"
-    learn(data)
+def test_import_that_contradicts_the_store_is_refused_whole(capsys, tmp_path, learned):
+    data = copy_of(learned, tmp_path)
     backup = tmp_path / "a.jsonl"
     run(capsys, "--data-dir", str(data), "progress", "--export", str(backup))
     lines = backup.read_text().splitlines()
@@ -266,6 +271,12 @@ def test_corrupt_database_message_from_the_command(tmp_path):
     assert result.stderr.startswith("learnapp: error: ") and result.stderr.count("\n") == 1
     assert str(data / "progress.sqlite3") in result.stderr and "Traceback" not in result.stderr
     assert (data / "progress.sqlite3").read_bytes() == b"garbage" * 1000
+
+
+def test_data_dir_that_cannot_be_made_is_a_one_line_error(capsys, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    code, _, err = run(capsys, "--data-dir", str(tmp_path / "a-file" / "data"), "progress")
+    assert code == 2 and err.startswith("learnapp: error: cannot create the folder") and err.count("\n") == 1
 
 
 def test_progress_command_imports_neither_torch_nor_textual_nor_matplotlib():

@@ -234,6 +234,7 @@ CHILD = textwrap.dedent(
     store = Store(path)
     session = Session(load_deck(), store, new_per_day=1000)
     ratings = [Rating.Again, Rating.Good, Rating.Hard, Rating.Easy, Rating.Good]
+    print("ready", flush=True)
     while go != "-" and not __import__("os").path.exists(go):
         time.sleep(0.005)
     for n in range(1, count + 1):
@@ -244,10 +245,14 @@ CHILD = textwrap.dedent(
 
 
 def child(path, go, tag: int, count: int) -> subprocess.Popen:
-    return subprocess.Popen(
+    """A process that answers `count` cards once `go` exists; it prints "ready" once its
+    session (and so its queue) is built, then the number of answers committed so far."""
+    process = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(path), str(go), str(tag), str(count)],
         stdout=subprocess.PIPE, text=True,
     )
+    assert process.stdout.readline() == "ready\n"
+    return process
 
 
 def test_kill_9_right_after_answering_keeps_every_committed_answer(tmp_path):
@@ -288,7 +293,8 @@ def test_two_processes_answering_at_once_lose_nothing(tmp_path):
         log = list(store.reviews())
         assert len(log) == 2 * per_process
         assert sorted(r.duration_ms for r in log) == [1] * per_process + [2] * per_process
-        # Both started with the same queue, so they answered the same cards; each item's log
+        # Both built the same queue before either answered, so they answered the same cards (the
+        # second one's answers were applied on top of the first's); each item's log
         # is still one chain: every answer starts from the state the previous one left.
         by_item: dict[str, list[Review]] = {}
         for review in log:
@@ -299,3 +305,23 @@ def test_two_processes_answering_at_once_lose_nothing(tmp_path):
             assert all(b.before == a.after for a, b in zip(chain, chain[1:]))
             assert store.card(item_id) == chain[-1].after
             assert store.counters(item_id)[0] == len(chain)
+
+
+def test_full_disk_refuses_the_answer_and_keeps_the_earlier_ones(tmp_path):
+    clock = FakeClock(utc(2025, 6, 10, 12))
+    with Store(tmp_path / "progress.sqlite3") as store:
+        session = Session(small_deck({"t1": 300}), store, clock=clock, new_per_day=300)
+        session.answer(Rating.Easy)
+        pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+        store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full
+        answered = 1
+        with pytest.raises(UserError, match="cannot write .*full"):
+            while answered < 300:  # a new page is needed within a few dozen answers
+                session.answer(Rating.Easy)
+                answered += 1
+        assert store.review_count() == answered  # every answer before the failing one is kept
+        failed = session.current
+        store._db.execute("PRAGMA max_page_count = 1000000")  # space freed: carry on
+        assert session.answer(Rating.Easy) is not None
+        assert [r.item_id for r in store.reviews()][-1] == failed.id
+        assert store.review_count() == answered + 1
