@@ -97,19 +97,9 @@ def _print_progress(figures, path: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    def percent(value: float | None) -> str:
-        return "-" if value is None else f"{100 * value:.0f}%"
+    from learnapp.stats import table as progress_table
 
-    rows = [
-        (
-            row.title,
-            *map(str, (row.items, row.new, row.learning, row.review, row.due_today, row.mastered)),
-            percent(row.retrievability),
-            str(row.reviews_7d),
-        )
-        for row in (*figures.topics, figures.total)
-    ]
-    headers = ("topic", "items", "new", "learn", "review", "due", "mastered", "recall", "7d")
+    headers, rows = progress_table(figures)
     widths = [max(len(cells[i]) for cells in [headers, *rows]) for i in range(len(headers))]
     console = Console(highlight=False)
     # Titles give way to the numbers on a narrow terminal (a column takes 3 more than its text).
