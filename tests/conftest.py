@@ -6,8 +6,14 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path_factory, monkeypatch):
-    """No test reads or writes the learner's real data or cache folders."""
+    """No test reads or writes the learner's real data or cache folders.
+
+    Tests also run from an empty folder: from the repository root, a child process
+    (`python -c`, `python -m`) would import the checkout's `learnapp/`, which lacks the deck
+    and demos that the installed package (what CI tests) maps into it.
+    """
     root = tmp_path_factory.mktemp("learnapp-home")
+    monkeypatch.chdir(root)
     monkeypatch.setenv("LEARNAPP_DATA_DIR", str(root / "data"))
     monkeypatch.setenv("LEARNAPP_CACHE_DIR", str(root / "cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -15,15 +21,10 @@ def isolated_dirs(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
-def run_cli(tmp_path):
-    """Run `python -m learnapp.cli ARGS` as a separate process.
-
-    The working directory is a temporary one: from the repository root, the checkout's
-    `learnapp/` would shadow the installed package (which is what CI tests).
-    """
+def run_cli():
+    """Run `python -m learnapp.cli ARGS` as a separate process."""
 
     def run(*args, **kwargs):
-        kwargs.setdefault("cwd", tmp_path)
         return subprocess.run(
             [sys.executable, "-m", "learnapp.cli", *map(str, args)], capture_output=True, text=True, **kwargs
         )

@@ -24,12 +24,12 @@ def test_help_states_the_real_daily_limit():
     assert f"default: {NEW_PER_DAY}," in quiz.format_help()
 
 
-def test_the_quiz_path_never_imports_torch(tmp_path):
+def test_the_quiz_path_never_imports_torch():
     code = (
         "import sys, learnapp.cli, learnapp.tui.app, learnapp.tui.home, learnapp.tui.review, "
         "learnapp.tui.progress, learnapp.tui.demo, learnapp.tui.help;"
         "print(','.join(m for m in ('torch', 'diffusers', 'accelerate', 'librosa') if m in sys.modules))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
