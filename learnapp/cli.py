@@ -42,6 +42,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from learnapp.demos import runner
+
+    if not args.name:
+        return runner.list_demos()
+    return runner.run_cli(args.name, args.options, args.data_dir)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="learnapp",
@@ -59,6 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("path", nargs="?", help="a deck directory or a topic YAML file")
     validate.set_defaults(handler=cmd_validate)
+
+    demo = commands.add_parser(
+        "demo",
+        help="list the demos, or run one: learnapp demo NAME [--quick] [options] (NAME --help lists them)",
+        description="Without NAME: list the demos. With NAME: run it; `learnapp demo NAME --help` shows its options.",
+    )
+    demo.add_argument("name", nargs="?", help="the demo to run")
+    demo.add_argument("options", nargs=argparse.REMAINDER, help="options of the demo, e.g. --quick --device cpu")
+    demo.set_defaults(handler=cmd_demo)
     return parser
 
 
