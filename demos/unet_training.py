@@ -14,14 +14,14 @@ Two models, two objectives, as in unit 1 of the course:
 
 Both train through 🤗 Accelerate with the same optimizer (Adam) and schedule. The full preset
 is sized for a GPU: batch 512 with a scaled learning rate and a cosine decay, bf16 autocast,
-`torch.compile`; on a 2-core CPU it takes about an hour, the quick preset about a minute.
+`torch.compile`; on a 2-core CPU it takes well over an hour, the quick preset under a minute.
 The course trained at batch 128 and lr 1e-3 on MNIST for 3 epochs (`--dataset mnist
 --batch-size 128 --learning-rate 1e-3 --lr-schedule constant --warmup-steps 0` repeats that).
 
-Writes loss_curves.png, samples_basic_unet.png, samples_unet2d.png, training_data.png,
-denoising_basic_unet.gif, denoising_unet2d.gif and the trained UNet2DModel as a DDPMPipeline
-folder (`DDPMPipeline.from_pretrained(<run>/unet2d-pipeline)`), also kept in the model cache
-for the demos that need a trained model (`pretrained_pipeline`).
+Writes loss_curves.png (every step's loss in losses.csv), samples_basic_unet.png,
+samples_unet2d.png, training_data.png, denoising_basic_unet.gif, denoising_unet2d.gif, and the
+trained UNet2DModel as a pipeline folder (`DDPMPipeline.from_pretrained(<run>/unet2d-pipeline)`),
+also kept in the model cache for demos that need a trained model (`pretrained_pipeline`).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ CACHE_KIND = "unet2d-ddpm"
 @dataclass
 class Config:
     dataset: DatasetName = field(default="digits", metadata={"help": "training images: digits (built in) or mnist"})
-    image_size: int = field(default=28, metadata={"help": "pixels per side; both UNets halve it twice"})
+    image_size: int = field(default=28, metadata={"help": "pixels per side, halved by each UNet block: a multiple of 4"})
     train_images: int = field(default=60_000, metadata={"help": "images per epoch (MNIST has 60,000)"})
     epochs: int = field(default=3, metadata={"help": "passes over the training images"})
     batch_size: int = field(default=512, metadata={"help": "images per step and process"})
@@ -321,11 +321,12 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     files.append(_loss_figure(basic_log, unet_log, config, out_dir / "loss_curves.png"))
     files.append(save_grid(basic_samples, out_dir / "samples_basic_unet.png",
                            f"BasicUNet, {config.basic_sampling_steps} steps of the course's sampler "
-                           f"(final loss {_tail(basic_log):.4f})"))
+                           f"(final loss {final_loss(basic_log):.4f})"))
     files.append(save_grid(unet_samples, out_dir / "samples_unet2d.png",
-                           f"UNet2DModel, {config.sampling_steps} DDPM steps (final loss {_tail(unet_log):.4f})"))
+                           f"UNet2DModel, {config.sampling_steps} DDPM steps (final loss {final_loss(unet_log):.4f})"))
     files.append(save_grid(data.floats(slice(0, config.samples)), out_dir / "training_data.png",
                            f"Training images ({data.name}, {len(data):,} per epoch)"))
+    files.append(_loss_table(basic_log, unet_log, out_dir / "losses.csv"))
     files.append(save_gif(basic_trajectory, out_dir / "denoising_basic_unet.gif",
                           labels=[f"BasicUNet step {i}" for i in range(len(basic_trajectory))]))
     files.append(save_gif(unet_trajectory, out_dir / "denoising_unet2d.gif",
@@ -334,9 +335,9 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     progress("figures", 1, 1)
 
     metrics = {
-        "basic_unet": {"parameters": parameters(basic), **basic_log.summary(), "final_loss": _tail(basic_log),
+        "basic_unet": {"parameters": parameters(basic), **basic_log.summary(), "final_loss": final_loss(basic_log),
                        "sampling_seconds": basic_seconds},
-        "unet2d": {"parameters": parameters(pipeline.unet), **unet_log.summary(), "final_loss": _tail(unet_log),
+        "unet2d": {"parameters": parameters(pipeline.unet), **unet_log.summary(), "final_loss": final_loss(unet_log),
                    "sampling_seconds": unet_seconds},
         "course_basic_unet_epoch_losses_mnist": COURSE_BASIC_UNET_EPOCH_LOSSES,
         "pipeline": str(pipeline_dir),
@@ -350,10 +351,18 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     return Result(files=files, metrics=metrics, summary=summary)
 
 
-def _tail(log: TrainLog) -> float:
+def final_loss(log: TrainLog) -> float:
     """The mean loss over the last tenth of training: less noisy than the last step."""
     tail = log.losses[-max(1, len(log.losses) // 10):]
     return sum(tail) / len(tail)
+
+
+def _loss_table(basic: TrainLog, unet: TrainLog, path: Path) -> Path:
+    """Every step's loss, for plotting elsewhere."""
+    rows = ["step,basic_unet_x0_mse,unet2d_eps_mse"]
+    rows += [f"{i + 1},{b:.6f},{u:.6f}" for i, (b, u) in enumerate(zip(basic.losses, unet.losses))]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
 
 
 def _loss_figure(basic: TrainLog, unet: TrainLog, config: Config, path: Path) -> Path:
