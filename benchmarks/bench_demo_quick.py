@@ -54,8 +54,9 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(timed(command + (["--device", args.device] if takes_device else [])))
         for metrics in sorted(Path(folder, args.demo).glob("*/metrics.json")):
             record = json.loads(metrics.read_text())
-            records.append({"timings": record["timings"], "metrics": record.get("metrics", {}),
-                            "device": record["device"]})
+            records.append(
+                {"timings": record["timings"], "metrics": record.get("metrics", {}), "device": record["device"]}
+            )
 
     result = {
         "demo": args.demo,

@@ -70,7 +70,7 @@ def course_recipe(config: demo.Config, data: ImageSet, runtime: Runtime) -> tupl
         "images": images,
         "seconds": ended - started,
         "images_per_second": (len(losses) - warm) * COURSE_BATCH / (ended - timed_from),
-        "train_loss_last_tenth": sum(losses[-max(1, len(losses) // 10):]) / max(1, len(losses) // 10),
+        "train_loss_last_tenth": sum(losses[-max(1, len(losses) // 10) :]) / max(1, len(losses) // 10),
         "batch_size": COURSE_BATCH,
         "learning_rate": COURSE_LR,
         "precision": "fp32",
@@ -117,8 +117,14 @@ def main(argv: list[str] | None = None) -> int:
     # Another seed: for digits, other strokes and poses of the scans; for MNIST, the same first images.
     scored = load_images(config.dataset, config.image_size, args.eval_images, config.seed + 1, runtime.device)
 
-    result: dict = {"device": runtime.describe(), "torch": torch.__version__, "epochs": config.epochs,
-                    "train_images": config.train_images, "image_size": config.image_size, "dataset": config.dataset}
+    result: dict = {
+        "device": runtime.describe(),
+        "torch": torch.__version__,
+        "epochs": config.epochs,
+        "train_images": config.train_images,
+        "image_size": config.image_size,
+        "dataset": config.dataset,
+    }
     for arm, recipe in (("course", course_recipe), ("demo", demo_recipe)):
         model, stats = recipe(config, data, runtime)
         stats["eval_loss"] = eval_loss(model, config, scored, runtime.device)
