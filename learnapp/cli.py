@@ -155,6 +155,12 @@ def cmd_quiz(args: argparse.Namespace) -> int:
 
         LearnApp(deck, store, runs_dir=paths.runs_dir(args.data_dir), start=start).run()
     return 0
+def cmd_demo(args: argparse.Namespace) -> int:
+    from learnapp.demos import runner
+
+    if not args.name:
+        return runner.list_demos()
+    return runner.run_cli(args.name, args.options, args.data_dir)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,6 +205,14 @@ def build_parser() -> argparse.ArgumentParser:
     quiz.add_argument("--new", type=int, metavar="N", help="new cards a day (default: 20, as in Anki)")
     quiz.set_defaults(handler=cmd_quiz)
     parser.set_defaults(handler=cmd_quiz)
+    demo = commands.add_parser(
+        "demo",
+        help="list the demos, or run one: learnapp demo NAME [--quick] [options] (NAME --help lists them)",
+        description="Without NAME: list the demos. With NAME: run it; `learnapp demo NAME --help` shows its options.",
+    )
+    demo.add_argument("name", nargs="?", help="the demo to run")
+    demo.add_argument("options", nargs=argparse.REMAINDER, help="options of the demo, e.g. --quick --device cpu")
+    demo.set_defaults(handler=cmd_demo)
     return parser
 
 

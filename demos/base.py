@@ -1,0 +1,47 @@
+"""What every demo module provides, and how to add one.
+
+A demo is one module, `demos/<name with underscores>.py`, readable top to bottom like a
+diffusers example, with:
+
+- `Config`: a dataclass of typed fields with defaults (the full preset), each with
+  `field(metadata={"help": ...})`, a classmethod `quick()` returning the quick preset, and a
+  `__post_init__` that rejects impossible values with `UserError` (helpers in `config.py`).
+  Fields named `device`, `precision` and `compile` (types from `device.py`) are resolved by
+  the runner before the run starts; `seed` seeds everything; `retrain` is the convention for
+  demos that reuse a cached model (`cache.py`).
+- `run(config, out_dir, progress) -> Result`: numbered steps, writes only into `out_dir`,
+  every file listed for it in `DEMOS[name].figures` included, and reports through
+  `progress(stage, done, total, note)`. Under `accelerate launch` only the main process
+  writes (`Runtime.is_main_process`); the others return an empty `Result`.
+
+To add one: write the module, add its `DemoInfo` (name, summary, figure files) to `DEMOS` in
+`demos/__init__.py`, point a topic's `demo:` at it, and add a tiny-config test that runs it end
+to end. `learnapp demo NAME` then lists it, derives its options from `Config`, draws the
+progress bar, creates the run folder and writes `metrics.json`: nothing else to register.
+Shared pieces: `device.py` (device, precision, Accelerate), `data.py` (training images),
+`training.py` (the training loop), `output.py` (grids, GIFs, JSON), `cache.py` (trained models).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class Progress(Protocol):
+    """How a demo reports progress: the CLI draws a rich bar, the app a Textual widget.
+    `stage` names the current step ("train BasicUNet"); an empty `note` keeps the last one."""
+
+    def __call__(self, stage: str, done: int, total: int, note: str = "") -> None: ...
+
+
+@dataclass
+class Result:
+    files: list[Path] = field(default_factory=list)  # everything written, figures first
+    metrics: dict[str, Any] = field(default_factory=dict)  # JSON-ready numbers for metrics.json
+    summary: list[str] = field(default_factory=list)  # a few lines the CLI prints at the end
+
+
+def no_progress(stage: str, done: int, total: int, note: str = "") -> None:
+    """A `Progress` that shows nothing (non-main processes, benchmarks, tests)."""

@@ -1,0 +1,83 @@
+"""A demo's typed config as command-line options, and the checks every config shares.
+
+Each field of a demo's `Config` dataclass becomes `--field-name`; its type decides the
+parsing (int, float, str, bool as --x/--no-x, Literal as choices, tuple[int, ...] as a list)
+and `field(metadata={"help": ...})` its help text. Options left out keep the preset's value:
+`Config()` is the full preset, `Config.quick()` the quick one. Configs check themselves in
+`__post_init__` and raise `UserError`, so an impossible config never reaches a demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+from typing import Any, Literal
+
+from learnapp.errors import UserError
+
+
+def option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise UserError(message)
+
+
+def at_least(config: Any, minimum: float, *names: str) -> None:
+    for name in names:
+        value = getattr(config, name)
+        require(value >= minimum, f"{option(name)} {value}: must be at least {minimum}")
+
+
+def halvable(size: int, times: int, name: str = "image_size") -> None:
+    """A UNet that downsamples `times` times needs a size divisible by 2**times."""
+    step = 2**times
+    require(
+        size >= step and size % step == 0,
+        f"{option(name)} {size}: the UNet halves it {times} times, so it must be a multiple of {step}",
+    )
+
+
+def add_options(parser: argparse.ArgumentParser, config_class: type, full: Any, quick: Any) -> None:
+    hints = typing.get_type_hints(config_class)
+    for field in dataclasses.fields(config_class):
+        hint = hints[field.name]
+        default = getattr(full, field.name)
+        quick_value = getattr(quick, field.name)
+        shown = _show(default) + ("" if quick_value == default else f"; --quick: {_show(quick_value)}")
+        kwargs: dict[str, Any] = {
+            "dest": field.name,
+            "default": argparse.SUPPRESS,  # unset options keep the preset's value
+            "help": f"{field.metadata.get('help', '')} (default: {shown})".strip(),
+        }
+        if hint is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(hint) is Literal:
+            choices = typing.get_args(hint)
+            kwargs.update(choices=choices, type=type(choices[0]))
+        elif typing.get_origin(hint) is tuple:
+            kwargs.update(nargs="+", type=typing.get_args(hint)[0], metavar="N")
+        elif hint in (int, float, str):
+            kwargs.update(type=hint, metavar=hint.__name__.upper())
+        else:
+            raise TypeError(f"{config_class.__name__}.{field.name}: no command-line form for {hint}")
+        parser.add_argument(option(field.name), **kwargs)
+
+
+def from_args(config_class: type, args: argparse.Namespace, quick: bool) -> Any:
+    base = config_class.quick() if quick else config_class()
+    names = {field.name for field in dataclasses.fields(config_class)}
+    overrides = {name: value for name, value in vars(args).items() if name in names}
+    for name, value in overrides.items():
+        if isinstance(value, list):
+            overrides[name] = tuple(value)
+    return dataclasses.replace(base, **overrides)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return " ".join(map(str, value))
+    return str(value)

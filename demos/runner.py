@@ -1,0 +1,244 @@
+"""`learnapp demo`: list the demos, turn a demo's Config into options, run it with a progress bar.
+
+Listing needs only the registry and the deck, so it never imports torch; running imports the
+demo module (and with it torch and diffusers) only once a name is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import importlib.util
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from learnapp import paths
+from learnapp.errors import UserError
+
+from . import DEMOS
+from . import config as config_options
+
+if TYPE_CHECKING:  # the module imports torch; the listing must not
+    from .device import Runtime
+
+PACKAGE = __name__.rpartition(".")[0]
+
+
+def module_name(demo: str) -> str:
+    return f"{PACKAGE}.{demo.replace('-', '_')}"
+
+
+def is_available(demo: str) -> bool:
+    """Whether this version ships the demo's module (checked without importing it)."""
+    return importlib.util.find_spec(module_name(demo)) is not None
+
+
+def load(demo: str) -> ModuleType:
+    if demo not in DEMOS:
+        raise UserError(f"unknown demo '{demo}'; choose one of: {', '.join(DEMOS)}")
+    if not is_available(demo):
+        raise UserError(f"demo '{demo}' is not in this version of learnapp yet")
+    return importlib.import_module(module_name(demo))
+
+
+def list_demos() -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from learnapp.content import load_deck
+
+    topics: dict[str, list[str]] = {}
+    for topic in load_deck().topics:
+        topics.setdefault(topic.demo, []).append(topic.title)
+    table = Table(
+        title="Demos (run one: learnapp demo NAME [--quick]; options: learnapp demo NAME --help)", title_justify="left"
+    )
+    table.add_column("demo", no_wrap=True)
+    table.add_column("what it shows")
+    table.add_column("topics")
+    for name, info in DEMOS.items():
+        label = name if is_available(name) else f"{name} [dim](coming)[/]"
+        table.add_row(label, info.summary, ", ".join(topics.get(name, [])) or "-")
+    Console(highlight=False).print(table)
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad options end as one `learnapp: error:` line, like every other bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UserError(f"{self.prog}: {message}")
+
+
+def build_parser(demo: str, module: ModuleType) -> argparse.ArgumentParser:
+    summary = (module.__doc__ or DEMOS[demo].summary).strip().split("\n\n")[0]
+    parser = _Parser(prog=f"learnapp demo {demo}", description=summary)
+    parser.add_argument(
+        "--quick", action="store_true", help="the quick preset: a small run that finishes in about a minute on a CPU"
+    )
+    parser.add_argument("--out", metavar="DIR", help="parent folder for the run folder (default: the data dir's runs/)")
+    config_class = module.Config
+    config_options.add_options(parser, config_class, config_class(), config_class.quick())
+    return parser
+
+
+def run_cli(demo: str, argv: list[str], data_dir: str | None = None) -> int:
+    module = load(demo)
+    parser = build_parser(demo, module)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help
+        return int(stop.code or 0)
+    config = config_options.from_args(module.Config, args, args.quick)
+    base = Path(args.out).expanduser() if args.out else paths.runs_dir(data_dir)
+    return execute(demo, module, config, base, "quick" if args.quick else "full")
+
+
+def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str) -> int:
+    """Run `module` with `config` in a fresh folder under `base/<demo>/`, drawing progress."""
+    import torch
+    from rich.console import Console
+
+    from . import device, output
+
+    runtime = device.resolve(
+        getattr(config, "device", "cpu"), getattr(config, "precision", "auto"), getattr(config, "compile", "auto")
+    )
+    out_dir = _agreed_run_dir(base, demo, runtime)
+    console = Console(highlight=False, quiet=not runtime.is_main_process)
+    record: dict[str, Any] = {
+        "demo": demo,
+        "status": "running",
+        "preset": preset,
+        "command": output.python_command(),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config": dataclasses.asdict(config),
+        "device": runtime.describe(),
+        "versions": output.library_versions(),
+    }
+    metrics_path = out_dir / output.METRICS_FILE
+
+    def finish(status: str, **extra: Any) -> None:
+        if runtime.is_main_process:
+            record.update(
+                status=status,
+                finished=datetime.now(UTC).isoformat(timespec="seconds"),
+                timings=stages.seconds(),
+                **extra,
+            )
+            record.setdefault("files", sorted(p.name for p in out_dir.iterdir() if p.name != output.METRICS_FILE))
+            output.write_json(metrics_path, record)
+
+    stages = _StageClock()
+    if runtime.is_main_process:
+        output.write_json(metrics_path, record)
+        console.print(
+            f"[bold]{demo}[/] ({preset} preset) on {runtime.name}"
+            + (", bf16 autocast" if runtime.mixed_precision == "bf16" else "")
+            + (f", {runtime.num_processes} processes" if runtime.num_processes > 1 else "")
+            + f" -> {out_dir}"
+        )
+    with _Bar(console, stages) as progress:
+        try:
+            result = module.run(config, out_dir, progress)
+        except KeyboardInterrupt:
+            finish("incomplete", error="interrupted")
+            console.print(f"[yellow]Interrupted.[/] What was written is kept in {out_dir} (marked incomplete).")
+            return 130
+        except BaseException as exc:
+            finish("incomplete", error=f"{type(exc).__name__}: {exc}")
+            if isinstance(exc, torch.cuda.OutOfMemoryError):
+                raise UserError("out of GPU memory; try a smaller --batch-size") from None
+            raise
+    finish("complete", metrics=result.metrics, files=[p.name for p in result.files])
+    if runtime.is_main_process:
+        for line in result.summary:
+            console.print(line)
+        console.print(f"[green]Results[/] in {out_dir}:")
+        for path in result.files:
+            console.print(f"  {path.name}")
+        console.print(f"  {output.METRICS_FILE}  (config, device, versions, timings, metrics)")
+    return 0
+
+
+def _agreed_run_dir(base: Path, demo: str, runtime: Runtime) -> Path:
+    """The main process creates the folder; under `accelerate launch` the others learn its name."""
+    from . import output
+
+    folder = output.new_run_dir(base, demo) if runtime.is_main_process else None
+    if runtime.num_processes > 1:
+        from accelerate.utils import broadcast_object_list
+
+        folder = Path(broadcast_object_list([str(folder)])[0])
+    assert folder is not None
+    return folder
+
+
+class _StageClock:
+    """Seconds spent in each stage, from the progress reports themselves."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.current: str | None = None
+        self.since = self.started
+        self.spent: dict[str, float] = {}
+
+    def tick(self, stage: str) -> bool:
+        """Note a report for `stage`; True when it is a new stage."""
+        if stage == self.current:
+            return False
+        now = time.perf_counter()
+        if self.current is not None:
+            self.spent[self.current] = self.spent.get(self.current, 0.0) + now - self.since
+        self.current, self.since = stage, now
+        return True
+
+    def seconds(self) -> dict[str, float]:
+        spent = dict(self.spent)
+        if self.current is not None:
+            spent[self.current] = spent.get(self.current, 0.0) + time.perf_counter() - self.since
+        spent["total"] = time.perf_counter() - self.started
+        return {name: round(value, 3) for name, value in spent.items()}
+
+
+class _Bar:
+    """A rich progress display with one row per stage; usable as a `Progress` callback."""
+
+    def __init__(self, console: Any, clock: _StageClock) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.clock = clock
+        self.bar = Progress(
+            TextColumn("{task.description:<24}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[note]}"),
+            console=console,
+        )
+        self.task: Any = None
+
+    def __enter__(self) -> _Bar:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)
+
+    def __call__(self, stage: str, done: int, total: int, note: str = "") -> None:
+        if self.clock.tick(stage):
+            self.task = self.bar.add_task(stage, total=total, note=note)
+        fields = {"note": note} if note else {}
+        self.bar.update(self.task, completed=done, total=total, **fields)

@@ -1,0 +1,502 @@
+"""unet-training: train the course's from-scratch BasicUNet and a diffusers UNet2DModel, then sample.
+
+Two models, two objectives, as in unit 1 of the course:
+
+- BasicUNet (309,057 parameters) learns to predict the clean image x0 from
+  `corrupt(x0, amount)`, amount uniform in [0, 1]; it samples with the course's iterative
+  sampler: start from uniform noise and, at step i of n, move 1/(n - i) of the way to the
+  model's prediction.
+- UNet2DModel (32, 64, 64 channels, attention in the two lower blocks: 1,707,009 parameters)
+  learns to predict the noise eps in DDPM's `x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps`
+  (`DDPMScheduler.add_noise`, t uniform); it samples with `DDPMScheduler.step`, ancestral DDPM
+  from pure Gaussian noise. With `--sampling-steps` below T the chain skips timesteps evenly
+  (diffusers' strided DDPM), which the quick preset uses to sample in seconds on a CPU.
+
+Both train through 🤗 Accelerate with the same optimizer (Adam) and schedule. The full preset
+is sized for a GPU: batch 512 with a scaled learning rate and a cosine decay, bf16 autocast,
+`torch.compile`; on a 2-core CPU it takes well over an hour, the quick preset under a minute.
+The course trained at batch 128 and lr 1e-3 on MNIST for 3 epochs (`--dataset mnist
+--batch-size 128 --learning-rate 1e-3 --lr-schedule constant --warmup-steps 0` repeats that).
+
+Writes loss_curves.png (every step's loss in losses.csv), samples_basic_unet.png,
+samples_unet2d.png, training_data.png, denoising_basic_unet.gif, denoising_unet2d.gif, and the
+trained UNet2DModel as a pipeline folder (`DDPMPipeline.from_pretrained(<run>/unet2d-pipeline)`),
+also kept in the model cache for demos that need a trained model (`pretrained_pipeline`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import cache
+from .base import Progress, Result, no_progress
+from .config import at_least, halvable, require
+from .data import DatasetName, ImageSet, load_images
+from .device import CompileRequest, DeviceRequest, PrecisionRequest, Runtime, resolve
+from .noise_corruption import corrupt
+from .output import save_figure, save_gif, save_grid
+from .training import Schedule, TrainLog, train
+
+# The course's epoch losses on MNIST (batch 128, Adam 1e-3), for comparison in loss_curves.png.
+COURSE_BASIC_UNET_EPOCH_LOSSES = (0.0267, 0.0207, 0.0189)
+CACHE_KIND = "unet2d-ddpm"
+
+
+@dataclass
+class Config:
+    dataset: DatasetName = field(default="digits", metadata={"help": "training images: digits (built in) or mnist"})
+    image_size: int = field(
+        default=28, metadata={"help": "pixels per side, halved by each UNet block: a multiple of 4"}
+    )
+    train_images: int = field(default=60_000, metadata={"help": "images per epoch (MNIST has 60,000)"})
+    epochs: int = field(default=3, metadata={"help": "passes over the training images"})
+    batch_size: int = field(default=512, metadata={"help": "images per step and process"})
+    learning_rate: float = field(default=2e-3, metadata={"help": "Adam's peak learning rate"})
+    lr_schedule: Literal["constant", "cosine"] = field(default="cosine", metadata={"help": "after the warm-up"})
+    warmup_steps: int = field(default=20, metadata={"help": "optimizer steps with a rising learning rate"})
+    gradient_accumulation_steps: int = field(default=1, metadata={"help": "batches per optimizer step"})
+    unet_channels: tuple[int, ...] = field(
+        default=(32, 64, 64),
+        metadata={"help": "UNet2DModel block widths (multiples of 8); attention in all but the first"},
+    )
+    layers_per_block: int = field(default=2, metadata={"help": "ResNet layers per UNet2DModel block"})
+    beta_schedule: Literal["linear", "squaredcos_cap_v2"] = field(
+        default="squaredcos_cap_v2", metadata={"help": "DDPM noise schedule (squaredcos_cap_v2 = cosine)"}
+    )
+    num_train_timesteps: int = field(default=1000, metadata={"help": "DDPM steps T"})
+    sampling_steps: int = field(default=1000, metadata={"help": "DDPM steps when sampling (fewer: strided)"})
+    basic_sampling_steps: int = field(default=40, metadata={"help": "steps of the course's BasicUNet sampler"})
+    samples: int = field(default=64, metadata={"help": "images sampled from each model"})
+    device: DeviceRequest = field(default="auto", metadata={"help": "auto: CUDA, then MPS, then CPU"})
+    precision: PrecisionRequest = field(default="auto", metadata={"help": "auto: bf16 autocast on CUDA, else fp32"})
+    compile: CompileRequest = field(default="auto", metadata={"help": "torch.compile the models (auto: on CUDA)"})
+    seed: int = field(default=0, metadata={"help": "seed for data, initial weights, noise and sampling"})
+
+    @classmethod
+    def quick(cls) -> Config:
+        """A minute on a 2-core CPU: 16x16 digits, a narrower UNet2DModel, a 100-step sampler."""
+        return cls(
+            image_size=16,
+            train_images=6_144,
+            epochs=2,
+            batch_size=32,
+            learning_rate=2e-3,
+            warmup_steps=10,
+            unet_channels=(16, 32, 32),
+            layers_per_block=1,
+            sampling_steps=100,
+            basic_sampling_steps=20,
+            samples=36,
+        )
+
+    def __post_init__(self) -> None:
+        at_least(
+            self,
+            1,
+            "train_images",
+            "epochs",
+            "batch_size",
+            "layers_per_block",
+            "gradient_accumulation_steps",
+            "samples",
+            "num_train_timesteps",
+            "sampling_steps",
+            "basic_sampling_steps",
+        )
+        at_least(self, 0, "warmup_steps")
+        require(self.learning_rate > 0, f"--learning-rate {self.learning_rate}: must be positive")
+        require(
+            len(self.unet_channels) >= 2 and all(c >= 8 and c % 8 == 0 for c in self.unet_channels),
+            f"--unet-channels {' '.join(map(str, self.unet_channels))}: need two or more widths, multiples of 8",
+        )
+        halvable(self.image_size, max(2, len(self.unet_channels) - 1))
+        require(
+            self.sampling_steps <= self.num_train_timesteps,
+            f"--sampling-steps {self.sampling_steps}: at most --num-train-timesteps ({self.num_train_timesteps})",
+        )
+
+    def schedule(self) -> Schedule:
+        """The training fields, by name."""
+        return Schedule(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Schedule)})
+
+
+# --- the models --------------------------------------------------------------------------------
+
+
+class BasicUNet(nn.Module):
+    """The course's minimal UNet: three 5x5 convolutions down (max-pooling between), three up
+    (upsampling between), skip connections added, SiLU after every layer."""
+
+    def __init__(self, in_channels: int = 1, out_channels: int = 1):
+        super().__init__()
+        self.down_layers = nn.ModuleList(
+            [
+                nn.Conv2d(in_channels, 32, kernel_size=5, padding=2),
+                nn.Conv2d(32, 64, kernel_size=5, padding=2),
+                nn.Conv2d(64, 64, kernel_size=5, padding=2),
+            ]
+        )
+        self.up_layers = nn.ModuleList(
+            [
+                nn.Conv2d(64, 64, kernel_size=5, padding=2),
+                nn.Conv2d(64, 32, kernel_size=5, padding=2),
+                nn.Conv2d(32, out_channels, kernel_size=5, padding=2),
+            ]
+        )
+        self.act = nn.SiLU()
+        self.downscale = nn.MaxPool2d(2)
+        self.upscale = nn.Upsample(scale_factor=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = []
+        for i, layer in enumerate(self.down_layers):
+            x = self.act(layer(x))
+            if i < 2:  # all but the last down layer: keep for the skip connection, then downscale
+                h.append(x)
+                x = self.downscale(x)
+        for i, layer in enumerate(self.up_layers):
+            if i > 0:  # all but the first up layer: upscale, then add the matching skip
+                x = self.upscale(x)
+                x = x + h.pop()
+            x = self.act(layer(x))
+        return x
+
+
+def make_unet2d(config: Config):
+    """The course's UNet2DModel: plain ResNet blocks at full size, attention below it."""
+    from diffusers import UNet2DModel
+
+    blocks = len(config.unet_channels)
+    return UNet2DModel(
+        sample_size=config.image_size,
+        in_channels=1,
+        out_channels=1,
+        layers_per_block=config.layers_per_block,
+        block_out_channels=config.unet_channels,
+        down_block_types=("DownBlock2D",) + ("AttnDownBlock2D",) * (blocks - 1),
+        up_block_types=("AttnUpBlock2D",) * (blocks - 1) + ("UpBlock2D",),
+        norm_num_groups=min(32, math.gcd(*config.unet_channels)),  # 32, as the course, for its widths
+    )
+
+
+def make_scheduler(config: Config):
+    from diffusers import DDPMScheduler
+
+    return DDPMScheduler(num_train_timesteps=config.num_train_timesteps, beta_schedule=config.beta_schedule)
+
+
+def parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+# --- the two objectives ------------------------------------------------------------------------
+
+
+def x0_loss(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The course's BasicUNet objective: predict the clean image from `corrupt(x, amount)`."""
+    amount = torch.rand(len(images), generator=generator, device=images.device)
+    noise = torch.rand(images.shape, generator=generator, device=images.device)
+    return F.mse_loss(model(corrupt(images, amount, noise)), images)
+
+
+def noise_loss(scheduler: Any):
+    """DDPM's objective: predict the noise that `add_noise` mixed into x0 (scaled to [-1, 1]) at a random t."""
+
+    def loss(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        x0 = images * 2 - 1
+        noise = torch.randn(x0.shape, generator=generator, device=x0.device)
+        t = torch.randint(0, scheduler.config.num_train_timesteps, (len(x0),), generator=generator, device=x0.device)
+        return F.mse_loss(model(scheduler.add_noise(x0, noise, t), t).sample, noise)
+
+    return loss
+
+
+# --- the two samplers --------------------------------------------------------------------------
+
+
+@dataclass
+class Trajectory:
+    """Snapshots of a batch on its way from noise to samples, each with a caption, for a GIF."""
+
+    frames: list[torch.Tensor] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+
+    def add(self, images: torch.Tensor, label: str) -> None:
+        self.frames.append(images.detach().cpu())
+        self.labels.append(label)
+
+
+@torch.no_grad()
+def sample_basic_unet(
+    model: nn.Module, count: int, size: int, steps: int, generator: torch.Generator, runtime: Runtime, frames: int = 20
+) -> tuple[torch.Tensor, Trajectory]:
+    """The course's sampler: from uniform noise, at step i move 1/(steps - i) of the way to the prediction."""
+    x = torch.rand(count, 1, size, size, generator=generator, device=runtime.device)
+    trajectory = Trajectory()
+    trajectory.add(x, "BasicUNet: noise")
+    keep = _frames_to_keep(steps, frames)
+    for i in range(steps):
+        with _autocast(runtime):
+            prediction = model(x).float()
+        mix = 1 / (steps - i)
+        x = x * (1 - mix) + prediction * mix
+        if i in keep:
+            trajectory.add(x.clamp(0, 1), f"BasicUNet: step {i + 1}/{steps}")
+    return x.clamp(0, 1), trajectory
+
+
+@torch.no_grad()
+def sample_ddpm(
+    unet: nn.Module,
+    scheduler: Any,
+    count: int,
+    steps: int,
+    generator: torch.Generator,
+    runtime: Runtime,
+    progress: Progress = no_progress,
+    frames: int = 40,
+) -> tuple[torch.Tensor, Trajectory]:
+    """Ancestral DDPM sampling from Gaussian noise: predict eps, step x_t -> x_{t-1} (`DDPMScheduler.step`).
+    Returns images in [0, 1] and snapshots of x_t (as pixels, x/2 + 0.5) along the way."""
+    size = unet.config.sample_size
+    x = torch.randn(count, 1, size, size, generator=generator, device=runtime.device)
+    scheduler.set_timesteps(steps)
+    timesteps = scheduler.timesteps.tolist()
+    trajectory = Trajectory()
+    trajectory.add(_pixels(x), f"UNet2DModel: x_T, T = {scheduler.config.num_train_timesteps}")
+    keep = _frames_to_keep(steps, frames)
+    for i, t in enumerate(timesteps):
+        with _autocast(runtime):
+            eps = unet(x, t).sample.float()
+        x = scheduler.step(eps, t, x, generator=generator).prev_sample
+        if i in keep:
+            reached = timesteps[i + 1] if i + 1 < steps else 0
+            trajectory.add(_pixels(x), f"UNet2DModel: x_t, t = {reached}")
+        progress("sample UNet2DModel", i + 1, steps)
+    return _pixels(x), trajectory
+
+
+def _pixels(x: torch.Tensor) -> torch.Tensor:
+    return (x / 2 + 0.5).clamp(0, 1)
+
+
+def _frames_to_keep(steps: int, frames: int) -> set[int]:
+    return {round(k * (steps - 1) / max(1, frames - 1)) for k in range(frames)}
+
+
+def _autocast(runtime: Runtime):
+    return torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=runtime.mixed_precision == "bf16")
+
+
+# --- training each model -----------------------------------------------------------------------
+
+
+def train_basic_unet(
+    config: Config, data: ImageSet, runtime: Runtime, progress: Progress
+) -> tuple[BasicUNet, TrainLog]:
+    torch.manual_seed(config.seed)  # initial weights
+    return train(BasicUNet(), x0_loss, data, config.schedule(), runtime, config.seed, progress, "train BasicUNet")
+
+
+def train_unet2d(config: Config, data: ImageSet, runtime: Runtime, progress: Progress):
+    """The UNet2DModel, trained to predict noise; returns (DDPMPipeline, TrainLog)."""
+    from diffusers import DDPMPipeline
+
+    torch.manual_seed(config.seed)
+    scheduler = make_scheduler(config)
+    unet, log = train(
+        make_unet2d(config),
+        noise_loss(scheduler),
+        data,
+        config.schedule(),
+        runtime,
+        config.seed,
+        progress,
+        "train UNet2DModel",
+    )
+    return DDPMPipeline(unet=unet, scheduler=scheduler), log
+
+
+def cache_settings(config: Config) -> dict[str, Any]:
+    """What decides the trained UNet2DModel's weights: the cache key (not device, sampling or compile)."""
+    ignored = {"device", "compile", "sampling_steps", "basic_sampling_steps", "samples"}
+    return {k: v for k, v in dataclasses.asdict(config).items() if k not in ignored}
+
+
+def pretrained_pipeline(config: Config, progress: Progress = no_progress, retrain: bool = False):
+    """The UNet2DModel + DDPMScheduler trained with `config`, from the cache, training it first if
+    needed (or if `retrain`). Returns (DDPMPipeline on the run's device, cache entry)."""
+    from diffusers import DDPMPipeline
+
+    runtime = resolve(config.device, config.precision, config.compile)
+    entry = cache.entry(CACHE_KIND, cache_settings(config))
+    if retrain or not entry.exists():
+        data = load_images(config.dataset, config.image_size, config.train_images, config.seed, runtime.device)
+        pipeline, log = train_unet2d(config, data, runtime, progress)
+        if runtime.is_main_process:
+            entry.store(pipeline, log.summary())
+        return pipeline, entry
+    return entry.load(DDPMPipeline).to(runtime.device), entry
+
+
+# --- the demo ----------------------------------------------------------------------------------
+
+
+def run(config: Config, out_dir: Path, progress: Progress) -> Result:
+    runtime = resolve(config.device, config.precision, config.compile)
+
+    # 1. Training images, rendered or loaded straight onto the device.
+    progress("load data", 0, 1)
+    data = load_images(config.dataset, config.image_size, config.train_images, config.seed, runtime.device)
+    progress("load data", 1, 1)
+
+    # 2. BasicUNet: predict x0 from corrupt(x0, amount).
+    basic, basic_log = train_basic_unet(config, data, runtime, progress)
+
+    # 3. UNet2DModel + DDPMScheduler: predict the noise; saved as a pipeline in the run and the cache.
+    pipeline, unet_log = train_unet2d(config, data, runtime, progress)
+    if not runtime.is_main_process:  # under `accelerate launch`, one process samples and writes
+        return Result()
+    pipeline_dir = out_dir / "unet2d-pipeline"
+    pipeline.save_pretrained(pipeline_dir)
+    cache.entry(CACHE_KIND, cache_settings(config)).store(pipeline, unet_log.summary())
+
+    # 4. Sampling, each model with its own sampler, from the same seed.
+    generator = torch.Generator(runtime.device).manual_seed(config.seed)
+    started = time.perf_counter()
+    progress("sample BasicUNet", 0, 1)
+    basic_samples, basic_trajectory = sample_basic_unet(
+        basic, config.samples, config.image_size, config.basic_sampling_steps, generator, runtime
+    )
+    progress("sample BasicUNet", 1, 1)
+    basic_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    unet_samples, unet_trajectory = sample_ddpm(
+        pipeline.unet, pipeline.scheduler, config.samples, config.sampling_steps, generator, runtime, progress
+    )
+    unet_seconds = time.perf_counter() - started
+
+    # 5. Figures.
+    progress("figures", 0, 1)
+    basic_title = f"BasicUNet, {config.basic_sampling_steps} steps of the course's sampler"
+    unet_title = f"UNet2DModel, {config.sampling_steps} DDPM steps"
+    files = [
+        _loss_figure(basic_log, unet_log, config, out_dir / "loss_curves.png"),
+        save_grid(basic_samples, out_dir / "samples_basic_unet.png", _trained(basic_title, basic_log)),
+        save_grid(unet_samples, out_dir / "samples_unet2d.png", _trained(unet_title, unet_log)),
+        save_grid(
+            data.floats(slice(0, config.samples)),
+            out_dir / "training_data.png",
+            f"Training images ({data.name}, {len(data):,} per epoch)",
+        ),
+        _loss_table(basic_log, unet_log, out_dir / "losses.csv"),
+        save_gif(basic_trajectory.frames, out_dir / "denoising_basic_unet.gif", basic_trajectory.labels),
+        save_gif(unet_trajectory.frames, out_dir / "denoising_unet2d.gif", unet_trajectory.labels),
+        pipeline_dir,
+    ]
+    progress("figures", 1, 1)
+
+    metrics = {
+        "basic_unet": {
+            "parameters": parameters(basic),
+            **basic_log.summary(),
+            "final_loss": final_loss(basic_log),
+            "sampling_seconds": basic_seconds,
+        },
+        "unet2d": {
+            "parameters": parameters(pipeline.unet),
+            **unet_log.summary(),
+            "final_loss": final_loss(unet_log),
+            "sampling_seconds": unet_seconds,
+        },
+        "course_basic_unet_epoch_losses_mnist": COURSE_BASIC_UNET_EPOCH_LOSSES,
+        "pipeline": str(pipeline_dir),
+    }
+    summary = [
+        f"{name}: {log.images:,} images in {log.seconds:.1f} s ({log.images_per_second:,.0f} images/s), "
+        f"epoch losses {', '.join(f'{v:.4f}' for v in log.epoch_losses)}"
+        for name, log in (("BasicUNet (x0)", basic_log), ("UNet2DModel (eps)", unet_log))
+    ]
+    summary.append(f"Load the trained pipeline: DDPMPipeline.from_pretrained('{pipeline_dir}')")
+    return Result(files=files, metrics=metrics, summary=summary)
+
+
+def _trained(title: str, log: TrainLog) -> str:
+    return f"{title}\nafter {log.images:,} training images (final loss {final_loss(log):.4f})"
+
+
+def final_loss(log: TrainLog) -> float:
+    """The mean loss over the last tenth of training: less noisy than the last step."""
+    tail = log.losses[-max(1, len(log.losses) // 10) :]
+    return sum(tail) / len(tail)
+
+
+def _loss_table(basic: TrainLog, unet: TrainLog, path: Path) -> Path:
+    """Every step's loss, for plotting elsewhere."""
+    rows = ["step,basic_unet_x0_mse,unet2d_eps_mse"]
+    rows += [f"{i + 1},{b:.6f},{u:.6f}" for i, (b, u) in enumerate(zip(basic.losses, unet.losses))]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _loss_figure(basic: TrainLog, unet: TrainLog, config: Config, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    panels = (
+        (axes[0], basic, "BasicUNet: MSE(prediction, x0)", COURSE_BASIC_UNET_EPOCH_LOSSES),
+        (axes[1], unet, "UNet2DModel: MSE(predicted eps, eps)", None),
+    )
+    for ax, log, title, course in panels:
+        losses = np.asarray(log.losses)
+        per_epoch = len(losses) // config.epochs
+        steps = np.arange(1, len(losses) + 1)
+        ax.plot(steps, losses, color="tab:blue", alpha=0.3, linewidth=0.8, label="loss per step")
+        window = max(1, len(losses) // 30)
+        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+        ax.plot(steps[window - 1 :], smooth, color="tab:blue", label=f"mean of {window} steps")
+        ends = per_epoch * np.arange(1, config.epochs + 1)
+        ax.plot(ends, log.epoch_losses, "o", color="tab:red", label="epoch mean")
+        for end, value in zip(ends, log.epoch_losses):
+            ax.annotate(
+                f"{value:.4f}",
+                (end, value),
+                textcoords="offset points",
+                xytext=(0, 8),
+                ha="center",
+                fontsize=8,
+                color="tab:red",
+            )
+        if course and config.epochs == len(course):
+            ax.plot(
+                ends,
+                course,
+                "s--",
+                color="grey",
+                markersize=4,
+                label="course, MNIST, batch 128: " + ", ".join(map(str, course)),
+            )
+        ax.set_yscale("log")
+        ax.set(
+            xlabel=f"step (batch {config.batch_size}, {per_epoch} steps per epoch)",
+            ylabel="MSE (log scale)",
+            title=title,
+        )
+        ax.legend(fontsize=8)
+    figure.suptitle(
+        f"Training on {config.dataset} {config.image_size}x{config.image_size}, "
+        f"{config.epochs} epochs of {config.train_images:,} images",
+        fontsize=10,
+    )
+    figure.tight_layout()
+    return save_figure(figure, path)

@@ -1,0 +1,24 @@
+"""Tiny demo configs for tests: seconds on a CPU, still running every step of each demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+TINY = {
+    "noise-corruption": "--image-size 12 --images 1 --levels 3".split(),
+    "unet-training": (
+        "--device cpu --image-size 8 --train-images 256 --epochs 2 --batch-size 32 --learning-rate 3e-3"
+        " --warmup-steps 0 --unet-channels 8 16 --layers-per-block 1 --num-train-timesteps 50"
+        " --sampling-steps 3 --basic-sampling-steps 2 --samples 4"
+    ).split(),
+}
+
+
+def only_run(base: Path, demo: str) -> Path:
+    (run,) = (base / demo).iterdir()
+    return run
+
+
+def metrics(run: Path) -> dict:
+    return json.loads((run / "metrics.json").read_text())
