@@ -1,7 +1,6 @@
-"""What a demo leaves behind: a fresh run folder, metrics.json, image grids and GIFs.
+"""What a demo leaves behind: metrics.json, image grids and GIFs, in its run folder (`runs.py`).
 
-Every run gets `runs/<demo>/<timestamp>/` (a suffix keeps two runs in the same second apart)
-and never writes outside it, so earlier runs are never overwritten. `metrics.json` is written
+`metrics.json` is written
 when the run starts (status "running") and rewritten when it ends: "complete", or
 "incomplete" after Ctrl-C or an error, listing what was written by then.
 """
@@ -14,35 +13,15 @@ import os
 import platform
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from learnapp.errors import UserError
 
 METRICS_FILE = "metrics.json"
 LIBRARIES = ("learnapp", "torch", "diffusers", "accelerate", "numpy")
-
-
-def new_run_dir(base: Path, demo: str, now: datetime | None = None) -> Path:
-    """Create and return `base/<demo>/<YYYYmmdd-HHMMSS>[-N]`, a folder no other run has used."""
-    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    parent = base / demo
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        for attempt in range(1, 1000):
-            folder = parent / (stamp if attempt == 1 else f"{stamp}-{attempt}")
-            try:
-                folder.mkdir()  # fails if it exists: the atomic claim on the name
-                return folder
-            except FileExistsError:
-                continue
-    except OSError as exc:
-        raise UserError(f"cannot create a run folder under {parent}: {exc.strerror or exc}") from None
-    raise UserError(f"too many runs of {demo} in the same second under {parent}")
 
 
 def library_versions() -> dict[str, str]:

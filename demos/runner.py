@@ -21,6 +21,7 @@ from learnapp.errors import UserError
 
 from . import DEMOS
 from . import config as config_options
+from .base import Progress
 
 if TYPE_CHECKING:  # the module imports torch; the listing must not
     from .device import Runtime
@@ -95,11 +96,23 @@ def run_cli(demo: str, argv: list[str], data_dir: str | None = None) -> int:
         return int(stop.code or 0)
     config = config_options.from_args(module.Config, args, args.quick)
     base = Path(args.out).expanduser() if args.out else paths.runs_dir(data_dir)
-    return execute(demo, module, config, base, "quick" if args.quick else "full")
+    execute(demo, module, config, base, "quick" if args.quick else "full")
+    return 0
 
 
-def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str) -> int:
-    """Run `module` with `config` in a fresh folder under `base/<demo>/`, drawing progress."""
+def run_quick(demo: str, base: Path, report: Progress) -> Path:
+    """The quick preset, reporting to `report` instead of drawing (the app's demo screen)."""
+    module = load(demo)
+    return execute(demo, module, module.Config.quick(), base, "quick", report)
+
+
+def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str,
+            report: Progress | None = None) -> Path:
+    """Run `module` with `config` in a fresh folder under `base/<demo>/` and return the folder.
+
+    Progress goes to `report` if given (the run is silent), else to a rich progress bar.
+    An interrupted or failed run keeps what it wrote, marked incomplete in metrics.json.
+    """
     import torch
     from rich.console import Console
 
@@ -109,7 +122,7 @@ def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str)
         getattr(config, "device", "cpu"), getattr(config, "precision", "auto"), getattr(config, "compile", "auto")
     )
     out_dir = _agreed_run_dir(base, demo, runtime)
-    console = Console(highlight=False, quiet=not runtime.is_main_process)
+    console = Console(highlight=False, quiet=report is not None or not runtime.is_main_process)
     record: dict[str, Any] = {
         "demo": demo,
         "status": "running",
@@ -142,13 +155,13 @@ def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str)
             + (f", {runtime.num_processes} processes" if runtime.num_processes > 1 else "")
             + f" -> {out_dir}"
         )
-    with _Bar(console, stages) as progress:
+    with _Bar(console, stages, report) as progress:
         try:
             result = module.run(config, out_dir, progress)
         except KeyboardInterrupt:
             finish("incomplete", error="interrupted")
             console.print(f"[yellow]Interrupted.[/] What was written is kept in {out_dir} (marked incomplete).")
-            return 130
+            raise
         except BaseException as exc:
             finish("incomplete", error=f"{type(exc).__name__}: {exc}")
             if isinstance(exc, torch.cuda.OutOfMemoryError):
@@ -162,14 +175,14 @@ def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str)
         for path in result.files:
             console.print(f"  {path.name}")
         console.print(f"  {output.METRICS_FILE}  (config, device, versions, timings, metrics)")
-    return 0
+    return out_dir
 
 
 def _agreed_run_dir(base: Path, demo: str, runtime: Runtime) -> Path:
     """The main process creates the folder; under `accelerate launch` the others learn its name."""
-    from . import output
+    from . import runs
 
-    folder = output.new_run_dir(base, demo) if runtime.is_main_process else None
+    folder = runs.new_run_dir(base, demo) if runtime.is_main_process else None
     if runtime.num_processes > 1:
         from accelerate.utils import broadcast_object_list
 
@@ -206,9 +219,9 @@ class _StageClock:
 
 
 class _Bar:
-    """A rich progress display with one row per stage; usable as a `Progress` callback."""
+    """A rich progress display with one row per stage, or `report` when given; a `Progress`."""
 
-    def __init__(self, console: Any, clock: _StageClock) -> None:
+    def __init__(self, console: Any, clock: _StageClock, report: Progress | None = None) -> None:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -219,6 +232,7 @@ class _Bar:
         )
 
         self.clock = clock
+        self.report = report
         self.bar = Progress(
             TextColumn("{task.description:<24}"),
             BarColumn(),
@@ -231,13 +245,19 @@ class _Bar:
         self.task: Any = None
 
     def __enter__(self) -> _Bar:
-        self.bar.__enter__()
+        if self.report is None:
+            self.bar.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(*exc)
+        if self.report is None:
+            self.bar.__exit__(*exc)
 
     def __call__(self, stage: str, done: int, total: int, note: str = "") -> None:
+        if self.report is not None:
+            self.clock.tick(stage)
+            self.report(stage, done, total, note)
+            return
         if self.clock.tick(stage):
             self.task = self.bar.add_task(stage, total=total, note=note)
         fields = {"note": note} if note else {}

@@ -12,7 +12,7 @@ from typing import Literal
 import pytest
 
 from learnapp.cli import main
-from learnapp.demos import DEMOS, DemoInfo, output, runner
+from learnapp.demos import DEMOS, DemoInfo, runner, runs
 from learnapp.demos import config as config_options
 from learnapp.errors import UserError
 
@@ -99,7 +99,7 @@ def test_runs_never_overwrite_each_other(tmp_path):
     from datetime import datetime
 
     moment = datetime(2026, 1, 2, 3, 4, 5)
-    folders = [output.new_run_dir(tmp_path, "demo", moment) for _ in range(3)]
+    folders = [runs.new_run_dir(tmp_path, "demo", moment) for _ in range(3)]
     assert [f.name for f in folders] == ["20260102-030405", "20260102-030405-2", "20260102-030405-3"]
 
 

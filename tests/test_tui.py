@@ -258,3 +258,24 @@ def test_snapshot_review_revealed(snap_compare, deck, store, clock, tmp_path):
 
 def test_snapshot_progress(snap_compare, deck, store, clock, tmp_path):
     assert snap_compare(make_app(deck, store, clock, tmp_path), press=["p"], terminal_size=SIZE)
+
+
+async def test_running_a_demo_from_its_screen_keeps_the_ui_live(deck, store, clock, tmp_path, monkeypatch):
+    """`r` runs the quick preset in a worker; progress shows, then the new run's figures."""
+    from learnapp.demos import noise_corruption
+
+    tiny = noise_corruption.Config(image_size=12, images=1, levels=3)
+    monkeypatch.setattr(noise_corruption.Config, "quick", classmethod(lambda cls: tiny))
+    app = make_app(deck, store, clock, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("down", "d")
+        await pilot.pause()
+        assert "No run yet" in text(app, "#demo-latest")
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert text(app, "#demo-run-status").startswith("Finished: ")
+        run = next((tmp_path / "runs" / "noise-corruption").iterdir())
+        assert str(run) in text(app, "#demo-latest") and "(complete" in text(app, "#demo-latest")
+        paths = [str(s.content) for s in app.screen.query(".figure-path")]
+        assert paths == [str(run / name) for name in ("corruption_grid.png", "alpha_bar_curves.png")]
