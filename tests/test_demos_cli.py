@@ -41,7 +41,7 @@ def test_help_lists_the_config_options_with_both_presets(capsys):
     "argv, message",
     [
         (["demo", "no-such-demo"], "unknown demo 'no-such-demo'"),
-        (["demo", "cfg"], "not in this version"),
+        (["demo", "audio-spectrograms"], "not in this version"),
         (["demo", "noise-corruption", "--bogus"], "unrecognized arguments: --bogus"),
         (["demo", "unet-training", "--image-size", "30"], "--image-size 30: the UNet halves it 2 times"),
         (["demo", "unet-training", "--image-size", "20", "--unet-channels", "32", "64", "64", "64"],
