@@ -6,7 +6,9 @@
    label becomes the null class, so one network learns both eps(x_t, t, y) and eps(x_t, t, ∅).
 2. Train the judge: a small CNN on the same digits (`classifier.py`), scored on held-out scans.
 3. Sample with DDIM and the guided prediction `eps = eps_uncond + s * (eps_cond - eps_uncond)`
-   (`guidance.py`) at every scale of the sweep, from the same starting noise, ten classes each.
+   (`guidance.py`) at every scale of the sweep, from the same noise, ten classes each. With
+   `eta` 1 (the default) each step adds fresh noise as DDPM does, which this small model's
+   samples need to come out clean at low scales; `--eta 0` shows deterministic DDIM.
 4. Measure per scale: class accuracy (how often the judge sees the digit that was asked for),
    diversity (mean distance between samples of a class in the judge's feature space) and the
    Fréchet distance of all samples to real held-out digits in that space.
@@ -14,7 +16,7 @@
 Writes guidance_grid.png (real digits, then one panel per scale: rows = classes, the same noise
 in every panel), guidance_sweep.png (accuracy, diversity and Fréchet distance against the scale)
 and a larger grid per scale. Both trained models go to the model cache, where ddim-inversion
-finds them (`pretrained_models`, shared by both demos: the `ModelConfig` fields are the key).
+finds them (`pretrained_models`, shared by both demos: the `ModelConfig` fields are the keys).
 
 The noise schedule is DDPM's linear one rather than the course's cosine, for ddim-inversion's sake:
 trained on the cosine schedule, the quick model's DDIM reconstructions stopped improving beyond
@@ -43,7 +45,7 @@ from .config import at_least, halvable, require
 from .data import DatasetName, ImageSet, load_images
 from .device import CompileRequest, DeviceRequest, PrecisionRequest, Runtime, resolve
 from .output import save_figure, save_grid, tile
-from .training import Schedule
+from .training import Schedule, train
 from .unet_training import make_scheduler, make_unet2d, noise_loss, parameters
 
 CLASSES = 10
@@ -72,7 +74,7 @@ class ModelConfig:
         default="linear", metadata={"help": "DDPM noise schedule (squaredcos_cap_v2 = cosine)"}
     )
     num_train_timesteps: int = field(default=1000, metadata={"help": "DDPM steps T"})
-    classifier_epochs: int = field(default=2, metadata={"help": "passes of the judging classifier over the images"})
+    classifier_epochs: int = field(default=4, metadata={"help": "passes of the judging classifier over the images"})
     test_images: int = field(default=2000, metadata={"help": "held-out real digits that score the classifier"})
     guidance_scale: float = field(default=4.0, metadata={"help": "the guidance scale reported as the default"})
     retrain: bool = field(default=False, metadata={"help": "train again even if the model cache has these models"})
@@ -102,12 +104,19 @@ QUICK_MODEL: dict[str, Any] = dict(
     image_size=16, train_images=3_072, epochs=4, batch_size=32, learning_rate=4e-3, warmup_steps=10,
     unet_channels=(16, 32, 32), layers_per_block=1, attention=False, classifier_epochs=3, test_images=500,
 )
-RUN_ONLY = {"device", "compile", "retrain", "test_images", "guidance_scale"}  # not part of the cache key
+RUN_ONLY = {"device", "compile", "retrain", "test_images", "guidance_scale"}  # not part of the cache keys
+JUDGE_SETTINGS = ("dataset", "image_size", "train_images", "batch_size", "classifier_epochs", "precision", "seed")
 
 
-def model_settings(config: ModelConfig) -> dict[str, Any]:
-    """The settings that decide the trained weights: the cache key of both models."""
-    return {f.name: getattr(config, f.name) for f in dataclasses.fields(ModelConfig) if f.name not in RUN_ONLY}
+def unet_settings(config: ModelConfig) -> dict[str, Any]:
+    """The settings that decide the UNet's trained weights: its cache key."""
+    return {f.name: getattr(config, f.name) for f in dataclasses.fields(ModelConfig)
+            if f.name not in RUN_ONLY and f.name != "classifier_epochs"}
+
+
+def judge_settings(config: ModelConfig) -> dict[str, Any]:
+    """The settings that decide the classifier's trained weights: its cache key."""
+    return {name: getattr(config, name) for name in JUDGE_SETTINGS}
 
 
 @dataclass
@@ -115,6 +124,7 @@ class Config(ModelConfig):
     guidance_scales: tuple[float, ...] = field(default=(0.0, 1.0, 2.0, 4.0, 7.0), metadata={"help": "the scales of the sweep"})
     samples_per_class: int = field(default=100, metadata={"help": "samples of each digit at each scale"})
     sampling_steps: int = field(default=50, metadata={"help": "DDIM steps per sample"})
+    eta: float = field(default=1.0, metadata={"help": "DDIM's eta: 0 deterministic, 1 as much fresh noise as DDPM"})
 
     @classmethod
     def quick(cls) -> Config:
@@ -130,6 +140,7 @@ class Config(ModelConfig):
                 + " ".join(f"{s:g}" for s in self.guidance_scales))
         at_least(self, 2, "samples_per_class")  # diversity needs pairs
         at_least(self, 1, "sampling_steps")
+        require(0 <= self.eta <= 1, f"--eta {self.eta:g}: must be between 0 and 1")
         require(self.sampling_steps <= self.num_train_timesteps,
                 f"--sampling-steps {self.sampling_steps}: at most --num-train-timesteps ({self.num_train_timesteps})")
 
@@ -160,8 +171,6 @@ def train_unet(config: ModelConfig, data: ImageSet, runtime: Runtime, progress: 
     """The class-conditioned UNet; returns (DDPMPipeline, TrainLog)."""
     from diffusers import DDPMPipeline
 
-    from .training import train
-
     torch.manual_seed(config.seed)
     scheduler = make_scheduler(config)
     unet = make_unet2d(config, num_class_embeds=CLASSES + 1, attention=config.attention)
@@ -171,6 +180,7 @@ def train_unet(config: ModelConfig, data: ImageSet, runtime: Runtime, progress: 
 
 
 def train_judge(config: ModelConfig, data: ImageSet, runtime: Runtime, progress: Progress):
+    """The digit classifier that judges samples; returns (DigitClassifier, TrainLog)."""
     schedule = Schedule(config.classifier_epochs, config.batch_size, CLASSIFIER_LR, "cosine")
     return classifier.train_classifier(data, schedule, runtime, config.seed, progress)
 
@@ -180,8 +190,6 @@ def pretrained_models(config: ModelConfig, runtime: Runtime, progress: Progress)
     not there (or `config.retrain`). Both demos get their models here."""
     from diffusers import DDPMPipeline
 
-    settings = model_settings(config)
-
     @functools.cache
     def data() -> ImageSet:
         progress("load data", 0, 1)
@@ -190,7 +198,7 @@ def pretrained_models(config: ModelConfig, runtime: Runtime, progress: Progress)
         progress("load data", 1, 1)
         return images
 
-    def get_or_train(kind: str, trainer: Any, loader: Any) -> tuple[Any, dict[str, Any]]:
+    def get_or_train(kind: str, settings: dict[str, Any], trainer: Any, loader: Any) -> tuple[Any, dict[str, Any]]:
         entry = cache.entry(kind, settings)
         if entry.exists() and not config.retrain:
             return entry.load(loader), {"cache": str(entry.path), "trained_now": False, **entry.info()["metrics"]}
@@ -199,8 +207,8 @@ def pretrained_models(config: ModelConfig, runtime: Runtime, progress: Progress)
             entry.store(model, log.summary())
         return model, {"cache": str(entry.path), "trained_now": True, **log.summary()}
 
-    pipeline, unet_info = get_or_train(UNET_KIND, train_unet, DDPMPipeline)
-    judge, judge_info = get_or_train(CLASSIFIER_KIND, train_judge, classifier.DigitClassifier)
+    pipeline, unet_info = get_or_train(UNET_KIND, unet_settings(config), train_unet, DDPMPipeline)
+    judge, judge_info = get_or_train(CLASSIFIER_KIND, judge_settings(config), train_judge, classifier.DigitClassifier)
     unet = pipeline.unet.to(runtime.device).eval()
     unet_info["parameters"] = parameters(unet)
     return Models(unet, pipeline.scheduler, judge.to(runtime.device).eval(),
@@ -241,15 +249,16 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
 
     # 3-4. One sweep: the same noise and labels at every scale; judge each scale's samples.
     scheduler = guidance.ddim_scheduler(models.scheduler, config.sampling_steps)
-    generator = torch.Generator(runtime.device).manual_seed(config.seed)
     size = config.image_size
-    noise = torch.randn(len(wanted), 1, size, size, generator=generator, device=runtime.device)
+    noise = torch.randn(len(wanted), 1, size, size, device=runtime.device,
+                        generator=torch.Generator(runtime.device).manual_seed(config.seed))
     samples: dict[float, torch.Tensor] = {}
     rows = []
     for scale in config.guidance_scales:
+        steps_noise = torch.Generator(runtime.device).manual_seed(config.seed + 1)  # the same for every scale
         with runtime.autocast():
-            x = guidance.sample(models.unet, scheduler, noise, wanted, scale, progress=progress,
-                                stage=f"sample, scale {scale:g}")
+            x = guidance.sample(models.unet, scheduler, noise, wanted, scale, eta=config.eta, generator=steps_noise,
+                                progress=progress, stage=f"sample, scale {scale:g}")
         samples[scale] = to_pixels(x)
         predicted, features = classifier.judge(models.classifier, samples[scale])
         rows.append({

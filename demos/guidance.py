@@ -70,15 +70,13 @@ _SHARED: dict[str, Any] = dict(timestep_spacing="leading", set_alpha_to_one=True
 
 @torch.no_grad()
 def sample(unet: Any, scheduler: Any, x: torch.Tensor, labels: torch.Tensor, scale: float, start: int = 0,
-           progress: Progress = no_progress, stage: str = "sample") -> torch.Tensor:
+           eta: float = 0.0, generator: torch.Generator | None = None, progress: Progress = no_progress,
+           stage: str = "sample") -> torch.Tensor:
     """DDIM from `x` at `scheduler.timesteps[start]` down to x_0 (in [-1, 1], not clamped), guided by `scale`.
+    `eta` 0 is deterministic DDIM; 1 adds as much fresh noise per step as DDPM does (from `generator`).
     Runs in the caller's precision: wrap it in `runtime.autocast()` for bf16."""
-    timesteps = scheduler.timesteps[start:]
-    for i, t in enumerate(timesteps):
-        eps = predict_noise(unet, x, t, labels, scale)
-        x = scheduler.step(eps, t, x, use_clipped_model_output=scheduler.config.clip_sample).prev_sample
-        progress(stage, i + 1, len(timesteps))
-    return x
+    return _walk(unet, scheduler, scheduler.timesteps[start:], x, labels, scale, progress, stage, eta=eta,
+                 generator=generator, use_clipped_model_output=scheduler.config.clip_sample)
 
 
 @torch.no_grad()
@@ -87,9 +85,16 @@ def invert(unet: Any, inverse: Any, x0: torch.Tensor, labels: torch.Tensor, scal
     """DDIM inversion: the first `steps` (default: all) inverse steps from the clean image `x0` in [-1, 1].
     After k steps the result sits at `inverse.timesteps[k - 1]`, which is
     `scheduler.timesteps[len - k]` for the matching forward scheduler: continue sampling from there."""
-    timesteps = inverse.timesteps[:steps]
-    x = x0
+    return _walk(unet, inverse, inverse.timesteps[:steps], x0, labels, scale, progress, stage)
+
+
+def _walk(unet: Any, scheduler: Any, timesteps: torch.Tensor, x: torch.Tensor, labels: torch.Tensor, scale: float,
+          progress: Progress, stage: str, **step_options: Any) -> torch.Tensor:
+    # The UNet gets its timesteps from one copy on the device: a CPU timestep would be copied at
+    # every step, and a copy from pageable memory waits for the GPU to finish what it was given.
+    on_device = timesteps.to(x.device)
     for i, t in enumerate(timesteps):
-        x = inverse.step(predict_noise(unet, x, t, labels, scale), t, x).prev_sample
+        eps = predict_noise(unet, x, on_device[i], labels, scale)
+        x = scheduler.step(eps, t, x, **step_options).prev_sample
         progress(stage, i + 1, len(timesteps))
     return x

@@ -3,6 +3,8 @@ sharing one cached model, and their bad options."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -184,12 +186,21 @@ def test_retrain_trains_again_into_the_same_cache_entry(module_cache, monkeypatc
     monkeypatch.setattr(cfg, "train_judge", lambda *a, **k: trained.append(1) or original(*a, **k))
     config = runner.config_options.from_args(cfg.Config, _parse("cfg", [*TINY["cfg"], "--retrain"]), quick=False)
     runtime = resolve("cpu")
-    before = cfg.cache.entry(cfg.CLASSIFIER_KIND, cfg.model_settings(config))
+    before = cfg.cache.entry(cfg.CLASSIFIER_KIND, cfg.judge_settings(config))
     models = cfg.pretrained_models(config, runtime, lambda *a: None)
     assert trained == [1] and models.training["classifier"]["cache"] == str(before.path)
-    assert cfg.model_settings(config) == cfg.model_settings(
-        runner.config_options.from_args(ddim_inversion.Config, _parse("ddim-inversion", TINY["ddim-inversion"]),
-                                        quick=False))
+
+
+def test_the_cache_keys_leave_out_what_does_not_change_the_weights():
+    config = runner.config_options.from_args(cfg.Config, _parse("cfg", TINY["cfg"]), quick=False)
+    inversion = runner.config_options.from_args(ddim_inversion.Config, _parse("ddim-inversion", TINY["ddim-inversion"]),
+                                                quick=False)
+    for settings in (cfg.unet_settings, cfg.judge_settings):
+        assert settings(config) == settings(inversion)  # both demos find the same models
+    changed = dataclasses.replace(config, classifier_epochs=5, guidance_scale=0.0, samples_per_class=9, device="auto")
+    assert cfg.unet_settings(changed) == cfg.unet_settings(config)
+    assert cfg.judge_settings(changed) != cfg.judge_settings(config)
+    assert cfg.judge_settings(dataclasses.replace(config, label_dropout=0.3)) == cfg.judge_settings(config)
 
 
 # --- bad options -------------------------------------------------------------------------------
@@ -202,6 +213,7 @@ def test_retrain_trains_again_into_the_same_cache_entry(module_cache, monkeypatc
         ("cfg", ["--guidance-scale", "5"], "--guidance-scale 5: must be one of --guidance-scales 0 1 3"),
         ("cfg", ["--samples-per-class", "1"], "--samples-per-class 1: must be at least 2"),
         ("cfg", ["--label-dropout", "0"], "--label-dropout 0.0: must be between 0 and 1"),
+        ("cfg", ["--eta", "1.5"], "--eta 1.5: must be between 0 and 1"),
         ("cfg", ["--image-size", "5"], "--image-size 5: the UNet halves it 1 times"),
         ("ddim-inversion", ["--inversion-steps", "0"], "--inversion-steps 0: must be at least 1"),
         ("ddim-inversion", ["--inversion-steps", "3"], "--inversion-steps 3: must divide --num-train-timesteps (100)"),
