@@ -358,23 +358,24 @@ def _sweep_figure(rows: list[dict[str, Any]], real: dict[str, float], config: Co
     figure, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     panels = (
         ("accuracy", "class accuracy of samples", real["classifier_test_accuracy"], "judge on real held-out digits", 100),
-        ("diversity", "diversity within a class (mean pairwise\nfeature distance; noisy samples score high too)", real["diversity"],
+        ("diversity", "diversity within a class\n(mean pairwise feature distance)", real["diversity"],
          "real digits", 1),
         ("frechet_distance", "Fréchet distance to real digits\n(judge's features, lower is closer)",
          real["frechet_distance"], "real digits, other scans", 1),
     )
     for ax, (key, label, reference, reference_label, factor) in zip(axes, panels):
         values = [row[key] * factor for row in rows]
-        ax.plot(scales, values, "o-", color="tab:blue", label="samples")
+        ax.plot(scales, values, "o-", color="tab:blue",
+                label="samples (noise counts as variety)" if key == "diversity" else "samples")
         for s, v in zip(scales, values):
             ax.annotate(f"{v:.0f}%" if factor == 100 else f"{v:.1f}", (s, v), textcoords="offset points",
                         xytext=(0, 7), ha="center", fontsize=8)
         ax.axhline(reference * factor, color="grey", linestyle="--", label=reference_label)
         if key == "accuracy":
             ax.axhline(100 / CLASSES, color="grey", linestyle=":", label="chance")
-            ax.set_ylim(0, 105)
+            ax.set_ylim(0, 110)
         else:
-            ax.set_ylim(bottom=0)
+            ax.set_ylim(0, 1.15 * max(*values, reference * factor))
         ax.set(xlabel="guidance scale s", title=label)
         ax.set_xticks(scales)
         ax.legend(fontsize=8)

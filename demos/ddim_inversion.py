@@ -203,7 +203,8 @@ def _reconstruction_figure(table: list[dict[str, Any]], originals: torch.Tensor,
                            path: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    figure, (pictures, curve) = plt.subplots(1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [1, 1.3]})
+    figure, (pictures, curve, numbers) = plt.subplots(1, 3, figsize=(14, 4.6),
+                                                      gridspec_kw={"width_ratios": [1, 1.3, 0.5]})
     pictures.imshow(tile(torch.cat([originals, *examples]), columns=len(originals)), cmap="gray", vmin=0, vmax=255,
                     interpolation="nearest")
     rows = ["original"] + [f"{row['steps']} steps" for row in table]
@@ -217,16 +218,19 @@ def _reconstruction_figure(table: list[dict[str, Any]], originals: torch.Tensor,
     curve.set_xscale("log")
     curve.set_yscale("log")
     curve.set(xlabel="DDIM steps (inversion and reconstruction each)", ylabel="MSE (pixels in [0, 1], log)")
+    curve.set_xticks(steps, [str(s) for s in steps])
+    curve.set_title("reconstruction error against the number of steps", fontsize=10)
     psnr_axis = curve.twinx()
     psnr_axis.plot(steps, [row["psnr"] for row in table], "s--", color="tab:red", label="PSNR")
     psnr_axis.set_ylabel("PSNR (dB)", color="tab:red")
-    for row in table:
-        curve.annotate(f"{row['psnr']:.1f} dB", (row["steps"], row["mse"]), textcoords="offset points",
-                       xytext=(0, 8), ha="center", fontsize=8)
-    curve.set_xticks(steps, [str(s) for s in steps])
-    curve.set_title("reconstruction error against the number of steps", fontsize=10)
     handles = curve.get_legend_handles_labels()[0] + psnr_axis.get_legend_handles_labels()[0]
     curve.legend(handles, ["MSE", "PSNR"], fontsize=8, loc="center left")
+
+    numbers.axis("off")
+    cells = [[str(row["steps"]), f"{row['mse']:.1e}", f"{row['psnr']:.1f}"] for row in table]
+    grid = numbers.table(cellText=cells, colLabels=["steps", "MSE", "PSNR dB"], loc="center", cellLoc="right")
+    grid.set_fontsize(9)
+    grid.scale(1.1, 1.5)
     figure.suptitle("DDIM inversion (DDIMInverseScheduler) then DDIM sampling, conditional prediction under each "
                     "digit's own label, fp32", fontsize=10)
     figure.tight_layout()
