@@ -61,7 +61,7 @@ class ModelConfig:
     dataset: DatasetName = field(default="digits", metadata={"help": "training images: digits (built in) or mnist"})
     image_size: int = field(default=28, metadata={"help": "pixels per side"})
     train_images: int = field(default=60_000, metadata={"help": "training images per epoch (from the train split)"})
-    epochs: int = field(default=6, metadata={"help": "passes of the UNet over the training images"})
+    epochs: int = field(default=5, metadata={"help": "passes of the UNet over the training images"})
     batch_size: int = field(default=512, metadata={"help": "images per step and process"})
     learning_rate: float = field(default=2e-3, metadata={"help": "Adam's peak learning rate for the UNet"})
     lr_schedule: Literal["constant", "cosine"] = field(default="cosine", metadata={"help": "after the warm-up"})

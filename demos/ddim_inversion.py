@@ -40,6 +40,7 @@ from .device import resolve
 from .output import save_figure, tile
 
 SHOWN = 8  # example digits per row in the figures
+INVERSION_SCALE = 1.0  # inversion and reconstruction use the plain conditional prediction
 
 
 @dataclass
@@ -106,8 +107,9 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
         started = time.perf_counter()
         forward = guidance.ddim_scheduler(models.scheduler, steps, clip=False)
         inverse = guidance.ddim_inverse_scheduler(models.scheduler, steps)
-        xT = guidance.invert(unet, inverse, x0, originals.labels, 1.0, progress=progress, stage=stage)
-        rebuilt = to_pixels(guidance.sample(unet, forward, xT, originals.labels, 1.0, progress=progress, stage=stage))
+        xT = guidance.invert(unet, inverse, x0, originals.labels, INVERSION_SCALE, progress=progress, stage=stage)
+        rebuilt = to_pixels(guidance.sample(unet, forward, xT, originals.labels, INVERSION_SCALE, progress=progress,
+                                            stage=stage))
         pixels = to_pixels(x0)
         table.append({
             "steps": steps,
@@ -142,7 +144,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
             "images": len(sources),
             "sampling_steps": config.sampling_steps,
             "guidance_scale": config.guidance_scale,
-            "inversion_guidance_scale": 1.0,
+            "inversion_guidance_scale": INVERSION_SCALE,
             "sources_judged_as_source_class": classifier.accuracy(source_class_now, sources.labels),
             "by_start_step": edits,
         },
@@ -178,8 +180,8 @@ def _edit(config: Config, models: Any, sources: ImageSet, runtime: Any, progress
         t = forward.timesteps[start]
         stage = f"edit from step {k}"
         starts = {
-            "inversion": guidance.invert(models.unet, inverse, x0, source_labels, 1.0, steps=k, progress=progress,
-                                         stage=stage),
+            "inversion": guidance.invert(models.unet, inverse, x0, source_labels, INVERSION_SCALE, steps=k,
+                                         progress=progress, stage=stage),
             "img2img": forward.add_noise(x0, torch.randn(x0.shape, generator=generator, device=x0.device), t),
         }
         row: dict[str, Any] = {"start_step": k, "timestep": int(t),
