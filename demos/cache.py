@@ -74,8 +74,17 @@ class Entry:
         return self.path
 
     def load(self, pipeline_class: Any) -> Any:
-        """The stored pipeline, e.g. `entry.load(DDPMPipeline)`; safetensors weights, nothing unpickled."""
-        return pipeline_class.from_pretrained(self.path, use_safetensors=True)
+        """The stored pipeline, e.g. `entry.load(DDPMPipeline)`; safetensors weights, nothing unpickled.
+        Quietly: diffusers' "Loading pipeline components" bar would break into the demo's own progress display."""
+        from diffusers.utils import logging
+
+        shown = logging.is_progress_bar_enabled()
+        logging.disable_progress_bar()
+        try:
+            return pipeline_class.from_pretrained(self.path, use_safetensors=True)
+        finally:
+            if shown:
+                logging.enable_progress_bar()
 
 
 def entry(kind: str, settings: dict[str, Any]) -> Entry:

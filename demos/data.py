@@ -12,6 +12,10 @@ checked against their SHA-256 sums before use.
 
 Images are kept as a uint8 tensor on the device, so training never waits on a host-side
 data loader; `ImageSet.floats(index)` turns a batch into floats in [0, 1].
+
+`split` holds data out for evaluation: "test" is the last fifth of the 1,797 scans (digits) or
+the last sixth of MNIST's training images (10,000), "train" the rest, "all" everything. A model
+scored on "test" images has never seen those handwritten digits in any pose or stroke width.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from learnapp import paths
 from learnapp.errors import UserError
 
 DatasetName = Literal["digits", "mnist"]
+Split = Literal["all", "train", "test"]
+DIGITS_TEST_FRACTION = 0.2
 
 MNIST_MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -61,15 +67,20 @@ class ImageSet:
         return self.images[index].float() / 255.0
 
 
-def load_images(name: DatasetName, size: int, count: int, seed: int, device: torch.device | str = "cpu") -> ImageSet:
-    """`count` training images of `size` x `size` pixels (MNIST: the first `count` of its 60,000)."""
+def load_images(
+    name: DatasetName, size: int, count: int, seed: int, device: torch.device | str = "cpu", split: Split = "all"
+) -> ImageSet:
+    """`count` images of `size` x `size` pixels from `split` (MNIST: the first `count` of it)."""
     if name == "digits":
         generator = torch.Generator(device).manual_seed(seed)
-        return render_digits(count, size, generator, device)
+        return render_digits(count, size, generator, device, split=split)
     if name == "mnist":
         images, labels = load_mnist()
+        held_out = len(images) * 5 // 6  # of the 60,000: 50,000 to train, 10,000 held out
+        images, labels = images[_part(split, held_out)], labels[_part(split, held_out)]
         if count > len(images):
-            raise UserError(f"MNIST has {len(images)} training images; asked for {count}")
+            where = "training images" if split == "all" else f"images in its {split} split"
+            raise UserError(f"MNIST has {len(images)} {where}; asked for {count}")
         pixels = torch.tensor(images[:count], device=device).unsqueeze(1)
         if size != pixels.shape[-1]:
             pixels = resize(pixels, size)
@@ -77,13 +88,21 @@ def load_images(name: DatasetName, size: int, count: int, seed: int, device: tor
     raise UserError(f"unknown data set '{name}': choose digits or mnist")
 
 
+def _part(split: Split, held_out: int) -> slice:
+    """Where `split` lies in a sequence whose items from index `held_out` on are the test split."""
+    return {"all": slice(None), "train": slice(None, held_out), "test": slice(held_out, None)}[split]
+
+
 # --- digits: scikit-learn's 8x8 scans, augmented ---------------------------------------------
 
 
 def render_digits(
-    count: int, size: int, generator: torch.Generator, device: torch.device | str, chunk: int = 8192
+    count: int, size: int, generator: torch.Generator, device: torch.device | str, chunk: int = 8192,
+    split: Split = "all",
 ) -> ImageSet:
     scans, labels = digit_scans()
+    held_out = round(len(scans) * (1 - DIGITS_TEST_FRACTION))
+    scans, labels = scans[_part(split, held_out)], labels[_part(split, held_out)]
     # Two pixels of black around each 8x8 scan, so bicubic sampling fades out at the edges.
     sources = F.pad(torch.tensor(scans, device=device).unsqueeze(1) / 16.0, (2,) * 4)
     targets = torch.tensor(labels, device=device)

@@ -37,6 +37,10 @@ class Runtime:
     def is_main_process(self) -> bool:
         return self.process_index == 0
 
+    def autocast(self) -> torch.autocast:
+        """bf16 autocast where the runtime chose it, a no-op context otherwise (for inference loops)."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.mixed_precision == "bf16")
+
     def describe(self) -> dict[str, object]:
         return {
             "device": str(self.device),

@@ -5,13 +5,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+# The guidance demos share their models: the same model options make ddim-inversion reuse what cfg trained.
+GUIDED_MODEL = [
+    "--device", "cpu", "--image-size", "8", "--train-images", "256", "--epochs", "2", "--batch-size", "32",
+    "--unet-channels", "8", "16", "--layers-per-block", "1", "--no-attention", "--num-train-timesteps", "100",
+    "--classifier-epochs", "1", "--test-images", "200",
+]
+
 TINY = {
-    "noise-corruption": "--image-size 12 --images 1 --levels 3".split(),
-    "unet-training": (
-        "--device cpu --image-size 8 --train-images 256 --epochs 2 --batch-size 32 --learning-rate 3e-3"
-        " --warmup-steps 0 --unet-channels 8 16 --layers-per-block 1 --num-train-timesteps 50"
-        " --sampling-steps 3 --basic-sampling-steps 2 --samples 4"
-    ).split(),
+    "noise-corruption": ["--image-size", "12", "--images", "1", "--levels", "3"],
+    "unet-training": [
+        "--device", "cpu", "--image-size", "8", "--train-images", "256", "--epochs", "2", "--batch-size", "32",
+        "--learning-rate", "3e-3", "--warmup-steps", "0", "--unet-channels", "8", "16", "--layers-per-block", "1",
+        "--num-train-timesteps", "50", "--sampling-steps", "3", "--basic-sampling-steps", "2", "--samples", "4",
+    ],
+    "cfg": [*GUIDED_MODEL, "--guidance-scales", "0", "1", "3", "--guidance-scale", "3", "--samples-per-class", "2",
+            "--sampling-steps", "3"],
+    "ddim-inversion": [*GUIDED_MODEL, "--inversion-steps", "2", "5", "--inversion-images", "4", "--sampling-steps", "4",
+                       "--edit-steps", "2", "--edit-images", "2"],
 }
 
 
