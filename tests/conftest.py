@@ -1,7 +1,12 @@
+import os
 import subprocess
 import sys
 
 import pytest
+
+# Many small torch runs share two cores with another test worker: one thread each is faster
+# than threads fighting (set before anything imports torch; child processes inherit it).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(autouse=True)
