@@ -1,7 +1,4 @@
-"""`learnapp quiz` input checks, and the quiz path's import hygiene."""
-
-import subprocess
-import sys
+"""`learnapp quiz` input checks."""
 
 from learnapp.cli import build_parser
 from learnapp.srs import NEW_PER_DAY
@@ -22,14 +19,3 @@ def test_negative_new_card_limit_is_refused(run_cli):
 def test_help_states_the_real_daily_limit():
     quiz = build_parser()._subparsers._group_actions[0].choices["quiz"]
     assert f"default: {NEW_PER_DAY}," in quiz.format_help()
-
-
-def test_the_quiz_path_never_imports_torch():
-    code = (
-        "import sys, learnapp.cli, learnapp.tui.app, learnapp.tui.home, learnapp.tui.review, "
-        "learnapp.tui.progress, learnapp.tui.demo, learnapp.tui.help;"
-        "print(','.join(m for m in ('torch', 'diffusers', 'accelerate', 'librosa') if m in sys.modules))"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == ""

@@ -1,8 +1,5 @@
 """`learnapp validate` and `learnapp --help` as a learner runs them."""
 
-import subprocess
-import sys
-
 from learnapp.cli import main
 
 
@@ -36,26 +33,3 @@ def test_validate_missing_path_is_one_line_without_traceback(tmp_path, run_cli):
     assert result.stderr.strip().splitlines() == [
         f"learnapp: error: no deck at {tmp_path / 'missing'}: no such file or directory"
     ]
-
-
-HYGIENE = """
-import sys
-from learnapp.cli import main
-try:
-    code = main(sys.argv[1:])
-except SystemExit as exc:
-    code = exc.code
-heavy = [m for m in ("torch", "diffusers", "textual", "accelerate", "matplotlib") if m in sys.modules]
-print("HEAVY=" + ",".join(heavy), file=sys.stderr)
-"""
-
-
-def heavy_modules(*argv: str) -> list[str]:
-    result = subprocess.run([sys.executable, "-c", HYGIENE, *argv], capture_output=True, text=True)
-    line = [l for l in result.stderr.splitlines() if l.startswith("HEAVY=")][-1]
-    return [m for m in line[len("HEAVY="):].split(",") if m]
-
-
-def test_help_and_validate_import_neither_torch_nor_textual():
-    assert heavy_modules("--help") == []
-    assert heavy_modules("validate") == []

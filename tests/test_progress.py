@@ -277,13 +277,3 @@ def test_data_dir_that_cannot_be_made_is_a_one_line_error(capsys, tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
     code, _, err = run(capsys, "--data-dir", str(tmp_path / "a-file" / "data"), "progress")
     assert code == 2 and err.startswith("learnapp: error: cannot create the folder") and err.count("\n") == 1
-
-
-def test_progress_command_imports_neither_torch_nor_textual_nor_matplotlib():
-    code = (
-        "import sys; from learnapp.cli import main; assert main(['progress', '--json']) == 0; "
-        "bad = [m for m in ('torch', 'textual', 'diffusers', 'matplotlib') if m in sys.modules]; "
-        "assert not bad, bad"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr

@@ -1,0 +1,56 @@
+"""Heavy libraries stay out of the paths that must start fast (harlequin's test_import_hygiene).
+
+Each case runs in a fresh interpreter and lists which heavy modules the command imported.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("torch", "diffusers", "accelerate", "librosa", "textual", "matplotlib")
+
+RUN = """
+import sys
+from learnapp.cli import main
+try:
+    main({argv!r})
+except SystemExit:
+    pass
+{imports}
+print("HEAVY=" + ",".join(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)
+"""
+
+
+def heavy_imports(argv: list[str], imports: str = "") -> set[str]:
+    code = RUN.format(argv=argv, imports=imports, heavy=HEAVY)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    line = [text for text in result.stderr.splitlines() if text.startswith("HEAVY=")]
+    assert line, result.stderr
+    return {name for name in line[-1].removeprefix("HEAVY=").split(",") if name}
+
+
+@pytest.mark.parametrize(
+    "argv, allowed",
+    [
+        (["--help"], set()),
+        (["validate"], set()),
+        (["progress", "--json"], set()),  # matplotlib only for --plot
+        (["demo"], set()),  # the listing; torch only once a demo runs
+    ],
+)
+def test_commands_import_only_what_they_need(argv, allowed):
+    assert heavy_imports(argv) <= allowed
+
+
+def test_the_quiz_app_never_imports_torch_or_the_demos():
+    screens = "import learnapp.tui.app, learnapp.tui.home, learnapp.tui.review, learnapp.tui.progress, " \
+              "learnapp.tui.demo, learnapp.tui.help"
+    assert heavy_imports(["validate"], screens) == {"textual"}
+
+
+def test_the_headless_core_imports_neither_textual_nor_torch():
+    core = "import learnapp.content, learnapp.srs, learnapp.store, learnapp.stats, learnapp.backup"
+    assert heavy_imports(["validate"], core) == set()
