@@ -12,6 +12,11 @@ TINY = {
         "--learning-rate", "3e-3", "--warmup-steps", "0", "--unet-channels", "8", "16", "--layers-per-block", "1",
         "--num-train-timesteps", "50", "--sampling-steps", "3", "--basic-sampling-steps", "2", "--samples", "4",
     ],
+    "audio-spectrograms": [
+        "--device", "cpu", "--train-clips", "64", "--image-size", "8", "--epochs", "3", "--batch-size", "16",
+        "--learning-rate", "3e-3", "--warmup-steps", "0", "--unet-channels", "8", "16", "--layers-per-block", "1",
+        "--num-train-timesteps", "50", "--sampling-steps", "3", "--samples", "2", "--samples-to-audio", "1",
+    ],
 }
 
 
