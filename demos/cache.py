@@ -24,7 +24,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,7 @@ class Entry:
             "kind": self.kind,
             "settings": self.settings,
             "metrics": metrics,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         write_json(staging / INFO_FILE, info)
         shutil.rmtree(self.path, ignore_errors=True)

@@ -61,9 +61,7 @@ class ImageSet:
         return self.images[index].float() / 255.0
 
 
-def load_images(
-    name: DatasetName, size: int, count: int, seed: int, device: torch.device | str = "cpu"
-) -> ImageSet:
+def load_images(name: DatasetName, size: int, count: int, seed: int, device: torch.device | str = "cpu") -> ImageSet:
     """`count` training images of `size` x `size` pixels (MNIST: the first `count` of its 60,000)."""
     if name == "digits":
         generator = torch.Generator(device).manual_seed(seed)
@@ -80,6 +78,7 @@ def load_images(
 
 
 # --- digits: scikit-learn's 8x8 scans, augmented ---------------------------------------------
+
 
 def render_digits(
     count: int, size: int, generator: torch.Generator, device: torch.device | str, chunk: int = 8192
@@ -146,6 +145,7 @@ def resize(pixels: torch.Tensor, size: int) -> torch.Tensor:
 
 
 # --- MNIST: IDX files, found or downloaded ---------------------------------------------------
+
 
 def mnist_dir() -> Path:
     return paths.cache_dir() / "mnist"

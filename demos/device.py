@@ -54,7 +54,9 @@ def resolve(
     from accelerate import PartialState
 
     if request == "cuda" and not torch.cuda.is_available():
-        built = "without CUDA" if torch.version.cuda is None else f"with CUDA {torch.version.cuda}, but no GPU is visible"
+        built = (
+            "without CUDA" if torch.version.cuda is None else f"with CUDA {torch.version.cuda}, but no GPU is visible"
+        )
         raise UserError(f"--device cuda: this torch {torch.__version__} was built {built}; use --device cpu or auto")
     if request == "mps" and not torch.backends.mps.is_available():
         raise UserError("--device mps: Apple MPS is not available on this machine; use --device cpu or auto")

@@ -47,8 +47,10 @@ class Config:
     def __post_init__(self) -> None:
         at_least(self, 1, "images", "image_size")
         at_least(self, 2, "levels", "num_train_timesteps")
-        require(0 < self.beta_start < self.beta_end < 1,
-                f"--beta-start {self.beta_start} / --beta-end {self.beta_end}: need 0 < start < end < 1")
+        require(
+            0 < self.beta_start < self.beta_end < 1,
+            f"--beta-start {self.beta_start} / --beta-end {self.beta_end}: need 0 < start < end < 1",
+        )
 
 
 def corrupt(x: torch.Tensor, amount: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
@@ -66,15 +68,28 @@ def schedulers(config: Config) -> dict[str, object]:
     }
 
 
-def noised(x0: torch.Tensor, uniform: torch.Tensor, gaussian: torch.Tensor, fractions: torch.Tensor,
-           config: Config) -> dict[str, torch.Tensor]:
+def timesteps_at(fractions: torch.Tensor, config: Config) -> torch.Tensor:
+    """DDPM's timestep for each fraction of the way from clean (0) to pure noise (1)."""
+    return (fractions * (config.num_train_timesteps - 1)).round().long()
+
+
+def noised(
+    x0: torch.Tensor,
+    uniform: torch.Tensor,
+    gaussian: torch.Tensor,
+    fractions: torch.Tensor,
+    config: Config,
+    ddpm: dict[str, object],
+) -> dict[str, torch.Tensor]:
     """Each image at each level (images x levels x C x H x W): `corrupt` with amount = fraction, in
-    [0, 1]; DDPM's `add_noise` at t = fraction * (T - 1) on the image scaled to [-1, 1], as x_t."""
-    timesteps = (fractions * (config.num_train_timesteps - 1)).round().long()
+    [0, 1]; each DDPM scheduler's `add_noise` at t = fraction * (T - 1) on the image scaled to
+    [-1, 1], as x_t."""
     batch = len(x0)
     versions = {"corrupt": torch.stack([corrupt(x0, a.expand(batch), uniform) for a in fractions], 1)}
-    for name, scheduler in schedulers(config).items():
-        versions[name] = torch.stack([scheduler.add_noise(x0 * 2 - 1, gaussian, t.expand(batch)) for t in timesteps], 1)
+    for name, scheduler in ddpm.items():
+        versions[name] = torch.stack(
+            [scheduler.add_noise(x0 * 2 - 1, gaussian, t.expand(batch)) for t in timesteps_at(fractions, config)], 1
+        )
     return versions
 
 
@@ -89,21 +104,24 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
 
     # 1. Real images in [0, 1] (the course's range), and one draw of each kind of noise,
     #    shared by every level so that only the amount of noise changes along a row.
-    x0 = _distinct_digits(load_images(config.dataset, config.image_size, 20 * config.images, config.seed), config.images)
+    x0 = _distinct_digits(
+        load_images(config.dataset, config.image_size, 20 * config.images, config.seed), config.images
+    )
     uniform = torch.rand(x0.shape, generator=generator)
     gaussian = torch.randn(x0.shape, generator=generator)
     progress(stage, 1, steps)
 
     # 2. Column j is the same fraction j/(L-1) of the way to pure noise for all three methods.
+    ddpm = schedulers(config)
     fractions = torch.linspace(0, 1, config.levels)
-    timesteps = (fractions * (config.num_train_timesteps - 1)).round().long()
-    versions = noised(x0, uniform, gaussian, fractions, config)
+    timesteps = timesteps_at(fractions, config)
+    versions = noised(x0, uniform, gaussian, fractions, config, ddpm)
     progress(stage, 2, steps)
 
     # 3. How much of the image survives: the correlation of each noisy image with its original;
     #    and where the signal-to-noise ratio alpha_bar / (1 - alpha_bar) crosses 1.
     survival = {name: _correlation(x0, version) for name, version in versions.items()}
-    curves = {name: s.alphas_cumprod.numpy() for name, s in schedulers(config).items()}
+    curves = {name: scheduler.alphas_cumprod.cpu().numpy() for name, scheduler in ddpm.items()}
     snr_one = {name: int(np.argmax(ab < 0.5)) if ab[-1] < 0.5 else None for name, ab in curves.items()}
 
     # 4. Figures, and the forward process as an animation (corrupt, linear, cosine side by side).
@@ -113,16 +131,26 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     ]
     progress(stage, 3, steps)
     frames = torch.linspace(0, 1, 31)
-    animated = {name: pixels(name, version) for name, version in noised(x0, uniform, gaussian, frames, config).items()}
-    frame_t = (frames * (config.num_train_timesteps - 1)).round().long()
-    files.append(save_gif(
-        # one row per image: corrupt, linear, cosine
-        [torch.stack([version[:, k] for version in animated.values()], 1).flatten(0, 1) for k in range(len(frames))],
-        out_dir / "forward_noising.gif",
-        labels=[f"corrupt | linear | cosine\namount {a:.2f} | t = {t}" for a, t in zip(frames.tolist(), frame_t.tolist())],
-        columns=len(animated),
-        scale=4,
-    ))
+    animated = {
+        name: pixels(name, version) for name, version in noised(x0, uniform, gaussian, frames, config, ddpm).items()
+    }
+    frame_t = timesteps_at(frames, config)
+    files.append(
+        save_gif(
+            # one row per image: corrupt, linear, cosine
+            [
+                torch.stack([version[:, k] for version in animated.values()], 1).flatten(0, 1)
+                for k in range(len(frames))
+            ],
+            out_dir / "forward_noising.gif",
+            labels=[
+                f"corrupt | linear | cosine\namount {a:.2f} | t = {t}"
+                for a, t in zip(frames.tolist(), frame_t.tolist())
+            ],
+            columns=len(animated),
+            scale=4,
+        )
+    )
     progress(stage, 4, steps)
 
     metrics = {
@@ -163,13 +191,15 @@ def _correlation(x0: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
 ROW_NAMES = {"corrupt": "corrupt (course)", "linear": "DDPM linear", "cosine": "DDPM cosine"}
 
 
-def _grid_figure(versions: dict[str, torch.Tensor], fractions: torch.Tensor, timesteps: torch.Tensor,
-                 path: Path) -> Path:
+def _grid_figure(
+    versions: dict[str, torch.Tensor], fractions: torch.Tensor, timesteps: torch.Tensor, path: Path
+) -> Path:
     import matplotlib.pyplot as plt
 
     images, levels = next(iter(versions.values())).shape[:2]
-    figure, axes = plt.subplots(images * len(versions), levels, squeeze=False,
-                                figsize=(1.15 * levels + 1.2, 1.3 * images * len(versions)))
+    figure, axes = plt.subplots(
+        images * len(versions), levels, squeeze=False, figsize=(1.15 * levels + 1.2, 1.3 * images * len(versions))
+    )
     for i in range(images):
         for r, (name, version) in enumerate(versions.items()):
             row = i * len(versions) + r
@@ -179,11 +209,13 @@ def _grid_figure(versions: dict[str, torch.Tensor], fractions: torch.Tensor, tim
                 ax.imshow(shown[i, j, 0].numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
                 ax.set_xticks([])
                 ax.set_yticks([])
-                ax.set_title(f"amount {fractions[j]:.2f}" if name == "corrupt" else f"t = {timesteps[j]}",
-                             fontsize=7, pad=2)
+                ax.set_title(
+                    f"amount {fractions[j]:.2f}" if name == "corrupt" else f"t = {timesteps[j]}", fontsize=7, pad=2
+                )
             axes[row, 0].set_ylabel(ROW_NAMES[name], fontsize=8)
-    figure.suptitle("The same images corrupted: the course's uniform mix vs DDPM add_noise (x_t shown as x/2 + 0.5)",
-                    fontsize=10)
+    figure.suptitle(
+        "The same images corrupted: the course's uniform mix vs DDPM add_noise (x_t shown as x/2 + 0.5)", fontsize=10
+    )
     figure.tight_layout()
     return save_figure(figure, path)
 
@@ -204,8 +236,11 @@ def _curves_figure(curves: dict[str, np.ndarray], path: Path) -> Path:
     left.set(xlabel="timestep t", ylabel="coefficient", title="x_t = sqrt(alpha_bar) x_0 + sqrt(1 - alpha_bar) eps")
     left.legend(fontsize=7)
     right.axhline(0, color="grey", linewidth=0.8)
-    right.set(xlabel="timestep t", ylabel="log10 SNR = log10(alpha_bar / (1 - alpha_bar))",
-              title="Signal-to-noise ratio (0 = equal weight)")
+    right.set(
+        xlabel="timestep t",
+        ylabel="log10 SNR = log10(alpha_bar / (1 - alpha_bar))",
+        title="Signal-to-noise ratio (0 = equal weight)",
+    )
     right.legend(fontsize=8)
     figure.tight_layout()
     return save_figure(figure, path)

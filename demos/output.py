@@ -115,8 +115,14 @@ def save_figure(figure: Any, path: Path) -> Path:
     return path
 
 
-def save_gif(frames: Sequence[Any], path: Path, labels: Sequence[str] = (), columns: int | None = None,
-             scale: int = 3, seconds: float = 4.0) -> Path:
+def save_gif(
+    frames: Sequence[Any],
+    path: Path,
+    labels: Sequence[str] = (),
+    columns: int | None = None,
+    scale: int = 3,
+    seconds: float = 4.0,
+) -> Path:
     """An animated GIF: each frame is a batch of images tiled into a grid, with an optional caption.
     The last frame is held for a second, so the result can be seen before the loop restarts."""
     from PIL import Image, ImageDraw

@@ -11,7 +11,7 @@ import dataclasses
 import importlib
 import importlib.util
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -51,8 +51,9 @@ def list_demos() -> int:
     topics: dict[str, list[str]] = {}
     for topic in load_deck().topics:
         topics.setdefault(topic.demo, []).append(topic.title)
-    table = Table(title="Demos (run one: learnapp demo NAME [--quick]; options: learnapp demo NAME --help)",
-                  title_justify="left")
+    table = Table(
+        title="Demos (run one: learnapp demo NAME [--quick]; options: learnapp demo NAME --help)", title_justify="left"
+    )
     table.add_column("demo", no_wrap=True)
     table.add_column("what it shows")
     table.add_column("topics")
@@ -73,7 +74,9 @@ class _Parser(argparse.ArgumentParser):
 def build_parser(demo: str, module: ModuleType) -> argparse.ArgumentParser:
     summary = (module.__doc__ or DEMOS[demo].summary).strip().split("\n\n")[0]
     parser = _Parser(prog=f"learnapp demo {demo}", description=summary)
-    parser.add_argument("--quick", action="store_true", help="the quick preset: a small run that finishes in about a minute on a CPU")
+    parser.add_argument(
+        "--quick", action="store_true", help="the quick preset: a small run that finishes in about a minute on a CPU"
+    )
     parser.add_argument("--out", metavar="DIR", help="parent folder for the run folder (default: the data dir's runs/)")
     config_class = module.Config
     config_options.add_options(parser, config_class, config_class(), config_class.quick())
@@ -108,7 +111,7 @@ def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str)
         "status": "running",
         "preset": preset,
         "command": output.python_command(),
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": dataclasses.asdict(config),
         "device": runtime.describe(),
         "versions": output.library_versions(),
@@ -117,18 +120,24 @@ def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str)
 
     def finish(status: str, **extra: Any) -> None:
         if runtime.is_main_process:
-            record.update(status=status, finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                          timings=stages.seconds(), **extra)
+            record.update(
+                status=status,
+                finished=datetime.now(UTC).isoformat(timespec="seconds"),
+                timings=stages.seconds(),
+                **extra,
+            )
             record.setdefault("files", sorted(p.name for p in out_dir.iterdir() if p.name != output.METRICS_FILE))
             output.write_json(metrics_path, record)
 
     stages = _StageClock()
     if runtime.is_main_process:
         output.write_json(metrics_path, record)
-        console.print(f"[bold]{demo}[/] ({preset} preset) on {runtime.name}"
-                      + (f", bf16 autocast" if runtime.mixed_precision == "bf16" else "")
-                      + (f", {runtime.num_processes} processes" if runtime.num_processes > 1 else "")
-                      + f" -> {out_dir}")
+        console.print(
+            f"[bold]{demo}[/] ({preset} preset) on {runtime.name}"
+            + (", bf16 autocast" if runtime.mixed_precision == "bf16" else "")
+            + (f", {runtime.num_processes} processes" if runtime.num_processes > 1 else "")
+            + f" -> {out_dir}"
+        )
     with _Bar(console, stages) as progress:
         try:
             result = module.run(config, out_dir, progress)
@@ -196,7 +205,14 @@ class _Bar:
     """A rich progress display with one row per stage; usable as a `Progress` callback."""
 
     def __init__(self, console: Any, clock: _StageClock) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.clock = clock
         self.bar = Progress(

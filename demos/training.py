@@ -150,6 +150,7 @@ def train(
         seconds=ended - started,
         images_per_second=timed_images / max(ended - timed_from, 1e-9),
     )
-    model = accelerator.unwrap_model(model).eval()
+    # Without Accelerate's autocast wrapper: callers choose their precision (sampling, evaluation).
+    model = accelerator.unwrap_model(model, keep_fp32_wrapper=False).eval()
     # safetensors stores contiguous tensors only; channels_last weights are not.
     return model.to(memory_format=torch.contiguous_format), log

@@ -14,14 +14,14 @@ Two models, two objectives, as in unit 1 of the course:
 
 Both train through 🤗 Accelerate with the same optimizer (Adam) and schedule. The full preset
 is sized for a GPU: batch 512 with a scaled learning rate and a cosine decay, bf16 autocast,
-`torch.compile`; on a 2-core CPU it takes about an hour, the quick preset about a minute.
+`torch.compile`; on a 2-core CPU it takes well over an hour, the quick preset under a minute.
 The course trained at batch 128 and lr 1e-3 on MNIST for 3 epochs (`--dataset mnist
 --batch-size 128 --learning-rate 1e-3 --lr-schedule constant --warmup-steps 0` repeats that).
 
-Writes loss_curves.png, samples_basic_unet.png, samples_unet2d.png, training_data.png,
-denoising_basic_unet.gif, denoising_unet2d.gif and the trained UNet2DModel as a DDPMPipeline
-folder (`DDPMPipeline.from_pretrained(<run>/unet2d-pipeline)`), also kept in the model cache
-for the demos that need a trained model (`pretrained_pipeline`).
+Writes loss_curves.png (every step's loss in losses.csv), samples_basic_unet.png,
+samples_unet2d.png, training_data.png, denoising_basic_unet.gif, denoising_unet2d.gif, and the
+trained UNet2DModel as a pipeline folder (`DDPMPipeline.from_pretrained(<run>/unet2d-pipeline)`),
+also kept in the model cache for demos that need a trained model (`pretrained_pipeline`).
 """
 
 from __future__ import annotations
@@ -54,7 +54,9 @@ CACHE_KIND = "unet2d-ddpm"
 @dataclass
 class Config:
     dataset: DatasetName = field(default="digits", metadata={"help": "training images: digits (built in) or mnist"})
-    image_size: int = field(default=28, metadata={"help": "pixels per side; both UNets halve it twice"})
+    image_size: int = field(
+        default=28, metadata={"help": "pixels per side, halved by each UNet block: a multiple of 4"}
+    )
     train_images: int = field(default=60_000, metadata={"help": "images per epoch (MNIST has 60,000)"})
     epochs: int = field(default=3, metadata={"help": "passes over the training images"})
     batch_size: int = field(default=512, metadata={"help": "images per step and process"})
@@ -63,7 +65,8 @@ class Config:
     warmup_steps: int = field(default=20, metadata={"help": "optimizer steps with a rising learning rate"})
     gradient_accumulation_steps: int = field(default=1, metadata={"help": "batches per optimizer step"})
     unet_channels: tuple[int, ...] = field(
-        default=(32, 64, 64), metadata={"help": "UNet2DModel block widths (multiples of 8); attention in all but the first"}
+        default=(32, 64, 64),
+        metadata={"help": "UNet2DModel block widths (multiples of 8); attention in all but the first"},
     )
     layers_per_block: int = field(default=2, metadata={"help": "ResNet layers per UNet2DModel block"})
     beta_schedule: Literal["linear", "squaredcos_cap_v2"] = field(
@@ -81,27 +84,53 @@ class Config:
     @classmethod
     def quick(cls) -> Config:
         """A minute on a 2-core CPU: 16x16 digits, a narrower UNet2DModel, a 100-step sampler."""
-        return cls(image_size=16, train_images=6_144, epochs=2, batch_size=32, learning_rate=2e-3,
-                   warmup_steps=10, unet_channels=(16, 32, 32), layers_per_block=1, sampling_steps=100,
-                   basic_sampling_steps=20, samples=36)
+        return cls(
+            image_size=16,
+            train_images=6_144,
+            epochs=2,
+            batch_size=32,
+            learning_rate=2e-3,
+            warmup_steps=10,
+            unet_channels=(16, 32, 32),
+            layers_per_block=1,
+            sampling_steps=100,
+            basic_sampling_steps=20,
+            samples=36,
+        )
 
     def __post_init__(self) -> None:
-        at_least(self, 1, "train_images", "epochs", "batch_size", "layers_per_block", "gradient_accumulation_steps", "samples",
-                 "num_train_timesteps", "sampling_steps", "basic_sampling_steps")
+        at_least(
+            self,
+            1,
+            "train_images",
+            "epochs",
+            "batch_size",
+            "layers_per_block",
+            "gradient_accumulation_steps",
+            "samples",
+            "num_train_timesteps",
+            "sampling_steps",
+            "basic_sampling_steps",
+        )
         at_least(self, 0, "warmup_steps")
         require(self.learning_rate > 0, f"--learning-rate {self.learning_rate}: must be positive")
-        require(len(self.unet_channels) >= 2 and all(c >= 8 and c % 8 == 0 for c in self.unet_channels),
-                f"--unet-channels {' '.join(map(str, self.unet_channels))}: need two or more widths, multiples of 8")
+        require(
+            len(self.unet_channels) >= 2 and all(c >= 8 and c % 8 == 0 for c in self.unet_channels),
+            f"--unet-channels {' '.join(map(str, self.unet_channels))}: need two or more widths, multiples of 8",
+        )
         halvable(self.image_size, max(2, len(self.unet_channels) - 1))
-        require(self.sampling_steps <= self.num_train_timesteps,
-                f"--sampling-steps {self.sampling_steps}: at most --num-train-timesteps ({self.num_train_timesteps})")
+        require(
+            self.sampling_steps <= self.num_train_timesteps,
+            f"--sampling-steps {self.sampling_steps}: at most --num-train-timesteps ({self.num_train_timesteps})",
+        )
 
     def schedule(self) -> Schedule:
-        return Schedule(self.epochs, self.batch_size, self.learning_rate, self.lr_schedule, self.warmup_steps,
-                        self.gradient_accumulation_steps)
+        """The training fields, by name."""
+        return Schedule(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Schedule)})
 
 
 # --- the models --------------------------------------------------------------------------------
+
 
 class BasicUNet(nn.Module):
     """The course's minimal UNet: three 5x5 convolutions down (max-pooling between), three up
@@ -109,16 +138,20 @@ class BasicUNet(nn.Module):
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1):
         super().__init__()
-        self.down_layers = nn.ModuleList([
-            nn.Conv2d(in_channels, 32, kernel_size=5, padding=2),
-            nn.Conv2d(32, 64, kernel_size=5, padding=2),
-            nn.Conv2d(64, 64, kernel_size=5, padding=2),
-        ])
-        self.up_layers = nn.ModuleList([
-            nn.Conv2d(64, 64, kernel_size=5, padding=2),
-            nn.Conv2d(64, 32, kernel_size=5, padding=2),
-            nn.Conv2d(32, out_channels, kernel_size=5, padding=2),
-        ])
+        self.down_layers = nn.ModuleList(
+            [
+                nn.Conv2d(in_channels, 32, kernel_size=5, padding=2),
+                nn.Conv2d(32, 64, kernel_size=5, padding=2),
+                nn.Conv2d(64, 64, kernel_size=5, padding=2),
+            ]
+        )
+        self.up_layers = nn.ModuleList(
+            [
+                nn.Conv2d(64, 64, kernel_size=5, padding=2),
+                nn.Conv2d(64, 32, kernel_size=5, padding=2),
+                nn.Conv2d(32, out_channels, kernel_size=5, padding=2),
+            ]
+        )
         self.act = nn.SiLU()
         self.downscale = nn.MaxPool2d(2)
         self.upscale = nn.Upsample(scale_factor=2)
@@ -167,6 +200,7 @@ def parameters(model: nn.Module) -> int:
 
 # --- the two objectives ------------------------------------------------------------------------
 
+
 def x0_loss(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """The course's BasicUNet objective: predict the clean image from `corrupt(x, amount)`."""
     amount = torch.rand(len(images), generator=generator, device=images.device)
@@ -188,9 +222,11 @@ def noise_loss(scheduler: Any):
 
 # --- the two samplers --------------------------------------------------------------------------
 
+
 @torch.no_grad()
-def sample_basic_unet(model: nn.Module, count: int, size: int, steps: int, generator: torch.Generator,
-                      runtime: Runtime, frames: int = 20) -> tuple[torch.Tensor, list[torch.Tensor]]:
+def sample_basic_unet(
+    model: nn.Module, count: int, size: int, steps: int, generator: torch.Generator, runtime: Runtime, frames: int = 20
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The course's sampler: from uniform noise, at step i move 1/(steps - i) of the way to the prediction."""
     x = torch.rand(count, 1, size, size, generator=generator, device=runtime.device)
     trajectory = [x.cpu()]
@@ -206,9 +242,16 @@ def sample_basic_unet(model: nn.Module, count: int, size: int, steps: int, gener
 
 
 @torch.no_grad()
-def sample_ddpm(unet: nn.Module, scheduler: Any, count: int, steps: int, generator: torch.Generator,
-                runtime: Runtime, progress: Progress = no_progress, frames: int = 40
-                ) -> tuple[torch.Tensor, list[torch.Tensor], list[int]]:
+def sample_ddpm(
+    unet: nn.Module,
+    scheduler: Any,
+    count: int,
+    steps: int,
+    generator: torch.Generator,
+    runtime: Runtime,
+    progress: Progress = no_progress,
+    frames: int = 40,
+) -> tuple[torch.Tensor, list[torch.Tensor], list[int]]:
     """Ancestral DDPM sampling from Gaussian noise: predict eps, step x_t -> x_{t-1} (`DDPMScheduler.step`).
     Returns images in [0, 1] and the trajectory of x_t (as pixels) at `frames` timesteps."""
     size = unet.config.sample_size
@@ -241,8 +284,10 @@ def _autocast(runtime: Runtime):
 
 # --- training each model -----------------------------------------------------------------------
 
-def train_basic_unet(config: Config, data: ImageSet, runtime: Runtime, progress: Progress
-                     ) -> tuple[BasicUNet, TrainLog]:
+
+def train_basic_unet(
+    config: Config, data: ImageSet, runtime: Runtime, progress: Progress
+) -> tuple[BasicUNet, TrainLog]:
     torch.manual_seed(config.seed)  # initial weights
     return train(BasicUNet(), x0_loss, data, config.schedule(), runtime, config.seed, progress, "train BasicUNet")
 
@@ -253,8 +298,16 @@ def train_unet2d(config: Config, data: ImageSet, runtime: Runtime, progress: Pro
 
     torch.manual_seed(config.seed)
     scheduler = make_scheduler(config)
-    unet, log = train(make_unet2d(config), noise_loss(scheduler), data, config.schedule(), runtime, config.seed,
-                      progress, "train UNet2DModel")
+    unet, log = train(
+        make_unet2d(config),
+        noise_loss(scheduler),
+        data,
+        config.schedule(),
+        runtime,
+        config.seed,
+        progress,
+        "train UNet2DModel",
+    )
     return DDPMPipeline(unet=unet, scheduler=scheduler), log
 
 
@@ -282,6 +335,7 @@ def pretrained_pipeline(config: Config, progress: Progress = no_progress, retrai
 
 # --- the demo ----------------------------------------------------------------------------------
 
+
 def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     runtime = resolve(config.device, config.precision, config.compile)
     main = runtime.is_main_process
@@ -307,37 +361,69 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     generator = torch.Generator(runtime.device).manual_seed(config.seed)
     started = time.perf_counter()
     progress("sample BasicUNet", 0, 1)
-    basic_samples, basic_trajectory = sample_basic_unet(basic, config.samples, config.image_size,
-                                                        config.basic_sampling_steps, generator, runtime)
+    basic_samples, basic_trajectory = sample_basic_unet(
+        basic, config.samples, config.image_size, config.basic_sampling_steps, generator, runtime
+    )
     progress("sample BasicUNet", 1, 1)
     basic_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    unet_samples, unet_trajectory, shown_t = sample_ddpm(pipeline.unet, pipeline.scheduler, config.samples,
-                                                         config.sampling_steps, generator, runtime, progress)
+    unet_samples, unet_trajectory, shown_t = sample_ddpm(
+        pipeline.unet, pipeline.scheduler, config.samples, config.sampling_steps, generator, runtime, progress
+    )
     unet_seconds = time.perf_counter() - started
 
     # 5. Figures.
     progress("figures", 0, 1)
     files.append(_loss_figure(basic_log, unet_log, config, out_dir / "loss_curves.png"))
-    files.append(save_grid(basic_samples, out_dir / "samples_basic_unet.png",
-                           f"BasicUNet, {config.basic_sampling_steps} steps of the course's sampler "
-                           f"(final loss {_tail(basic_log):.4f})"))
-    files.append(save_grid(unet_samples, out_dir / "samples_unet2d.png",
-                           f"UNet2DModel, {config.sampling_steps} DDPM steps (final loss {_tail(unet_log):.4f})"))
-    files.append(save_grid(data.floats(slice(0, config.samples)), out_dir / "training_data.png",
-                           f"Training images ({data.name}, {len(data):,} per epoch)"))
-    files.append(save_gif(basic_trajectory, out_dir / "denoising_basic_unet.gif",
-                          labels=[f"BasicUNet step {i}" for i in range(len(basic_trajectory))]))
-    files.append(save_gif(unet_trajectory, out_dir / "denoising_unet2d.gif",
-                          labels=[f"UNet2DModel t = {t}" for t in shown_t]))
+    files.append(
+        save_grid(
+            basic_samples,
+            out_dir / "samples_basic_unet.png",
+            f"BasicUNet, {config.basic_sampling_steps} steps of the course's sampler "
+            f"(final loss {final_loss(basic_log):.4f})",
+        )
+    )
+    files.append(
+        save_grid(
+            unet_samples,
+            out_dir / "samples_unet2d.png",
+            f"UNet2DModel, {config.sampling_steps} DDPM steps (final loss {final_loss(unet_log):.4f})",
+        )
+    )
+    files.append(
+        save_grid(
+            data.floats(slice(0, config.samples)),
+            out_dir / "training_data.png",
+            f"Training images ({data.name}, {len(data):,} per epoch)",
+        )
+    )
+    files.append(_loss_table(basic_log, unet_log, out_dir / "losses.csv"))
+    files.append(
+        save_gif(
+            basic_trajectory,
+            out_dir / "denoising_basic_unet.gif",
+            labels=[f"BasicUNet step {i}" for i in range(len(basic_trajectory))],
+        )
+    )
+    files.append(
+        save_gif(unet_trajectory, out_dir / "denoising_unet2d.gif", labels=[f"UNet2DModel t = {t}" for t in shown_t])
+    )
     files.append(pipeline_dir)
     progress("figures", 1, 1)
 
     metrics = {
-        "basic_unet": {"parameters": parameters(basic), **basic_log.summary(), "final_loss": _tail(basic_log),
-                       "sampling_seconds": basic_seconds},
-        "unet2d": {"parameters": parameters(pipeline.unet), **unet_log.summary(), "final_loss": _tail(unet_log),
-                   "sampling_seconds": unet_seconds},
+        "basic_unet": {
+            "parameters": parameters(basic),
+            **basic_log.summary(),
+            "final_loss": final_loss(basic_log),
+            "sampling_seconds": basic_seconds,
+        },
+        "unet2d": {
+            "parameters": parameters(pipeline.unet),
+            **unet_log.summary(),
+            "final_loss": final_loss(unet_log),
+            "sampling_seconds": unet_seconds,
+        },
         "course_basic_unet_epoch_losses_mnist": COURSE_BASIC_UNET_EPOCH_LOSSES,
         "pipeline": str(pipeline_dir),
     }
@@ -350,10 +436,18 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     return Result(files=files, metrics=metrics, summary=summary)
 
 
-def _tail(log: TrainLog) -> float:
+def final_loss(log: TrainLog) -> float:
     """The mean loss over the last tenth of training: less noisy than the last step."""
-    tail = log.losses[-max(1, len(log.losses) // 10):]
+    tail = log.losses[-max(1, len(log.losses) // 10) :]
     return sum(tail) / len(tail)
+
+
+def _loss_table(basic: TrainLog, unet: TrainLog, path: Path) -> Path:
+    """Every step's loss, for plotting elsewhere."""
+    rows = ["step,basic_unet_x0_mse,unet2d_eps_mse"]
+    rows += [f"{i + 1},{b:.6f},{u:.6f}" for i, (b, u) in enumerate(zip(basic.losses, unet.losses))]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
 
 
 def _loss_figure(basic: TrainLog, unet: TrainLog, config: Config, path: Path) -> Path:
@@ -372,20 +466,39 @@ def _loss_figure(basic: TrainLog, unet: TrainLog, config: Config, path: Path) ->
         ax.plot(steps, losses, color="tab:blue", alpha=0.3, linewidth=0.8, label="loss per step")
         window = max(1, len(losses) // 30)
         smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-        ax.plot(steps[window - 1:], smooth, color="tab:blue", label=f"mean of {window} steps")
+        ax.plot(steps[window - 1 :], smooth, color="tab:blue", label=f"mean of {window} steps")
         ends = per_epoch * np.arange(1, config.epochs + 1)
         ax.plot(ends, log.epoch_losses, "o", color="tab:red", label="epoch mean")
         for end, value in zip(ends, log.epoch_losses):
-            ax.annotate(f"{value:.4f}", (end, value), textcoords="offset points", xytext=(0, 8), ha="center",
-                        fontsize=8, color="tab:red")
+            ax.annotate(
+                f"{value:.4f}",
+                (end, value),
+                textcoords="offset points",
+                xytext=(0, 8),
+                ha="center",
+                fontsize=8,
+                color="tab:red",
+            )
         if course and config.epochs == len(course):
-            ax.plot(ends, course, "s--", color="grey", markersize=4,
-                    label="course, MNIST, batch 128: " + ", ".join(map(str, course)))
+            ax.plot(
+                ends,
+                course,
+                "s--",
+                color="grey",
+                markersize=4,
+                label="course, MNIST, batch 128: " + ", ".join(map(str, course)),
+            )
         ax.set_yscale("log")
-        ax.set(xlabel=f"step (batch {config.batch_size}, {per_epoch} steps per epoch)", ylabel="MSE (log scale)",
-               title=title)
+        ax.set(
+            xlabel=f"step (batch {config.batch_size}, {per_epoch} steps per epoch)",
+            ylabel="MSE (log scale)",
+            title=title,
+        )
         ax.legend(fontsize=8)
-    figure.suptitle(f"Training on {config.dataset} {config.image_size}x{config.image_size}, "
-                    f"{config.epochs} epochs of {config.train_images:,} images", fontsize=10)
+    figure.suptitle(
+        f"Training on {config.dataset} {config.image_size}x{config.image_size}, "
+        f"{config.epochs} epochs of {config.train_images:,} images",
+        fontsize=10,
+    )
     figure.tight_layout()
     return save_figure(figure, path)

@@ -6,17 +6,17 @@ import json
 from pathlib import Path
 
 TINY = {
-    "noise-corruption": ["--image-size", "12", "--images", "1", "--levels", "3"],
-    "unet-training": [
-        "--device", "cpu", "--image-size", "8", "--train-images", "256", "--epochs", "2", "--batch-size", "32",
-        "--learning-rate", "3e-3", "--warmup-steps", "0", "--unet-channels", "8", "16", "--layers-per-block", "1",
-        "--num-train-timesteps", "50", "--sampling-steps", "3", "--basic-sampling-steps", "2", "--samples", "4",
-    ],
-    "audio-spectrograms": [
-        "--device", "cpu", "--train-clips", "64", "--image-size", "8", "--epochs", "3", "--batch-size", "16",
-        "--learning-rate", "3e-3", "--warmup-steps", "0", "--unet-channels", "8", "16", "--layers-per-block", "1",
-        "--num-train-timesteps", "50", "--sampling-steps", "3", "--samples", "2", "--samples-to-audio", "1",
-    ],
+    "noise-corruption": "--image-size 12 --images 1 --levels 3".split(),
+    "unet-training": (
+        "--device cpu --image-size 8 --train-images 256 --epochs 2 --batch-size 32 --learning-rate 3e-3"
+        " --warmup-steps 0 --unet-channels 8 16 --layers-per-block 1 --num-train-timesteps 50"
+        " --sampling-steps 3 --basic-sampling-steps 2 --samples 4"
+    ).split(),
+    "audio-spectrograms": (
+        "--device cpu --train-clips 64 --image-size 8 --epochs 3 --batch-size 16 --learning-rate 3e-3"
+        " --warmup-steps 0 --unet-channels 8 16 --layers-per-block 1 --num-train-timesteps 50"
+        " --sampling-steps 3 --samples 2 --samples-to-audio 1"
+    ).split(),
 }
 
 

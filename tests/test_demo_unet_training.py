@@ -45,8 +45,12 @@ def tiny_run_once(tmp_path_factory, module_cache):
 
 
 def test_run_writes_every_figure_and_a_complete_record(tiny_run):
-    for name in (*DEMOS["unet-training"].figures, "training_data.png", "denoising_unet2d.gif",
-                 "denoising_basic_unet.gif"):
+    for name in (
+        *DEMOS["unet-training"].figures,
+        "training_data.png",
+        "denoising_unet2d.gif",
+        "denoising_basic_unet.gif",
+    ):
         assert (tiny_run / name).stat().st_size > 1000, name
     record = metrics(tiny_run)
     assert record["status"] == "complete" and record["device"]["device"] == "cpu"
@@ -67,8 +71,9 @@ def test_saved_pipeline_loads_and_samples(tiny_run):
 
     pipeline = DDPMPipeline.from_pretrained(tiny_run / "unet2d-pipeline")
     assert pipeline.unet.config.block_out_channels == [8, 16]
-    images = pipeline(batch_size=2, num_inference_steps=3, generator=torch.Generator().manual_seed(0),
-                      output_type="np").images
+    images = pipeline(
+        batch_size=2, num_inference_steps=3, generator=torch.Generator().manual_seed(0), output_type="np"
+    ).images
     assert images.shape == (2, 8, 8, 1) and 0 <= images.min() and images.max() <= 1
 
 

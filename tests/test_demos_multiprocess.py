@@ -25,9 +25,26 @@ def free_port() -> int:
 def test_two_process_training_with_accelerate_launch(tmp_path):
     accelerate = Path(sys.executable).with_name("accelerate")
     command = [
-        str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-        "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port()),
-        "-m", "learnapp.cli", "demo", "unet-training", *TINY["unet-training"], "--out", str(tmp_path),
+        str(accelerate),
+        "launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--main_process_port",
+        str(free_port()),
+        "-m",
+        "learnapp.cli",
+        "demo",
+        "unet-training",
+        *TINY["unet-training"],
+        "--out",
+        str(tmp_path),
     ]
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=240)

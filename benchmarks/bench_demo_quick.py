@@ -1,0 +1,78 @@
+"""Wall time of `learnapp demo NAME --quick`, the whole process, as a learner runs it.
+
+Each repeat starts a fresh process (imports included) writing into a temporary folder; the
+median is reported next to the median of a baseline process that only imports what every demo
+imports (torch, diffusers, accelerate), so the share of start-up cost is visible. The target
+for the quick presets is 60 s on a 2-core CPU.
+
+    python benchmarks/bench_demo_quick.py unet-training
+    python benchmarks/bench_demo_quick.py noise-corruption --repeat 5 --device cpu --out quick.json
+
+Prints one JSON object: per-run seconds, medians, the ratio to the baseline, each run's stage
+timings from metrics.json, and the figures the demo reports (e.g. losses).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BASELINE = "import torch, diffusers, accelerate; from diffusers import UNet2DModel, DDPMScheduler"
+
+
+def timed(command: list[str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("demo", help="a demo name, e.g. unet-training")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each process (default 3)")
+    parser.add_argument("--device", default="cpu", help="passed to demos that take --device (default cpu)")
+    parser.add_argument("--out", help="also write the JSON result to this file")
+    args = parser.parse_args(argv)
+
+    from learnapp.demos import runner
+
+    takes_device = "device" in runner.load(args.demo).Config.__dataclass_fields__
+    runs, records = [], []
+    baseline = [timed([sys.executable, "-c", BASELINE]) for _ in range(args.repeat)]
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(args.repeat):
+            command = [sys.executable, "-m", "learnapp.cli", "demo", args.demo, "--quick", "--out", folder]
+            runs.append(timed(command + (["--device", args.device] if takes_device else [])))
+        for metrics in sorted(Path(folder, args.demo).glob("*/metrics.json")):
+            record = json.loads(metrics.read_text())
+            records.append(
+                {"timings": record["timings"], "metrics": record.get("metrics", {}), "device": record["device"]}
+            )
+
+    result = {
+        "demo": args.demo,
+        "seconds": [round(s, 2) for s in runs],
+        "median_seconds": round(statistics.median(runs), 2),
+        "baseline_import_median_seconds": round(statistics.median(baseline), 2),
+        "ratio_to_baseline": round(statistics.median(runs) / statistics.median(baseline), 2),
+        "target_seconds": 60,
+        "runs": records,
+    }
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
