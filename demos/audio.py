@@ -17,7 +17,6 @@ Nothing here touches torch: numpy, scipy, librosa and soundfile only.
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,12 +60,17 @@ class MelSettings:
 
 # --- synthesis ---------------------------------------------------------------------------------
 
+
 def synthesize(kind: ClipKind, length: int, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
     """A clip of `length` samples (float32, peak `PEAK`): a plucked melody ("notes"), sustained
     chords ("chord"), a drum pattern ("drums"), a swept tone ("sweep"), or the first three
     together ("mix"). Tempo, key, timbre and pattern are drawn from `rng`."""
     if kind == "mix":
-        clip = _notes(length, sample_rate, rng) + 0.6 * _chords(length, sample_rate, rng) + _drums(length, sample_rate, rng)
+        clip = (
+            _notes(length, sample_rate, rng)
+            + 0.6 * _chords(length, sample_rate, rng)
+            + _drums(length, sample_rate, rng)
+        )
     elif kind == "notes":
         clip = _notes(length, sample_rate, rng)
     elif kind == "chord":
@@ -123,8 +127,14 @@ def _notes(length: int, sample_rate: int, rng: np.random.Generator) -> np.ndarra
     start = 0
     while start < length:
         duration = int(rng.choice([0.5, 1.0, 1.0, 2.0]) * beat * sample_rate)
-        tone = _tone(_midi_hz(rng.choice(scale)), duration + int(3 * decay * sample_rate), sample_rate,
-                     harmonics, attack=0.005, decay=decay)
+        tone = _tone(
+            _midi_hz(rng.choice(scale)),
+            duration + int(3 * decay * sample_rate),
+            sample_rate,
+            harmonics,
+            attack=0.005,
+            decay=decay,
+        )
         _place(out, start, tone)
         start += duration
     return out
@@ -162,8 +172,12 @@ def _drums(length: int, sample_rate: int, rng: np.random.Generator) -> np.ndarra
         if beat in kicks:
             _place(out, start, kick)
         if beat in snares:
-            _place(out, start, 0.5 * rng.standard_normal(len(t)) * np.exp(-t / 0.06)
-                   + 0.3 * np.sin(2 * np.pi * 190 * t) * np.exp(-t / 0.04))
+            _place(
+                out,
+                start,
+                0.5 * rng.standard_normal(len(t)) * np.exp(-t / 0.06)
+                + 0.3 * np.sin(2 * np.pi * 190 * t) * np.exp(-t / 0.04),
+            )
         if beat in hats:
             hiss = np.diff(rng.standard_normal(len(t) + 2), n=2)  # differencing tilts the noise to high frequencies
             _place(out, start, 0.08 * hiss * np.exp(-t / 0.015))
@@ -177,8 +191,9 @@ def _sweep(length: int, sample_rate: int, rng: np.random.Generator) -> np.ndarra
     return _chirp(start, end, length, sample_rate) * _fade(length, sample_rate)
 
 
-def _chirp(start: float, end: float, length: int, sample_rate: int,
-           method: Literal["linear", "logarithmic"] = "logarithmic") -> np.ndarray:
+def _chirp(
+    start: float, end: float, length: int, sample_rate: int, method: Literal["linear", "logarithmic"] = "logarithmic"
+) -> np.ndarray:
     from scipy.signal import chirp
 
     t = np.arange(length) / sample_rate
@@ -197,12 +212,14 @@ def _fade(length: int, sample_rate: int, seconds: float = 0.02) -> np.ndarray:
 
 # --- the course's conversion -------------------------------------------------------------------
 
+
 def audio_to_image(audio: np.ndarray, mel: MelSettings = MelSettings()) -> np.ndarray:
     """Mel spectrogram images (uint8, `(..., y_res, x_res)`) of slices of `mel.slice_size` samples."""
     import librosa
 
-    power = librosa.feature.melspectrogram(y=audio, sr=mel.sample_rate, n_fft=mel.n_fft,
-                                           hop_length=mel.hop_length, n_mels=mel.y_res)
+    power = librosa.feature.melspectrogram(
+        y=audio, sr=mel.sample_rate, n_fft=mel.n_fft, hop_length=mel.hop_length, n_mels=mel.y_res
+    )
     # `power_to_db(ref=np.max, top_db=...)` slice by slice: dB below the slice's peak, floored top_db below its top.
     decibels = librosa.power_to_db(power, ref=power.max(axis=(-2, -1), keepdims=True), top_db=None)
     decibels = np.maximum(decibels, decibels.max(axis=(-2, -1), keepdims=True) - mel.top_db)
@@ -219,16 +236,22 @@ def image_to_magnitude(image: np.ndarray, mel: MelSettings = MelSettings()) -> n
     return librosa.feature.inverse.mel_to_stft(power, sr=mel.sample_rate, n_fft=mel.n_fft)
 
 
-def griffin_lim(magnitude: np.ndarray, mel: MelSettings = MelSettings(), seed: int = 0,
-                n_iter: int | None = None) -> np.ndarray:
+def griffin_lim(
+    magnitude: np.ndarray, mel: MelSettings = MelSettings(), seed: int = 0, n_iter: int | None = None
+) -> np.ndarray:
     """Audio whose STFT magnitude approaches `magnitude`: Griffin-Lim (librosa's fast variant,
     momentum 0.99), starting from random phases drawn from `seed`. `n_iter=0` returns the
     random-phase starting point itself."""
     import librosa
 
-    return librosa.griffinlim(magnitude, n_iter=mel.n_iter if n_iter is None else n_iter,
-                              hop_length=mel.hop_length, n_fft=mel.n_fft,
-                              dtype=np.float32, random_state=np.random.default_rng(seed))
+    return librosa.griffinlim(
+        magnitude,
+        n_iter=mel.n_iter if n_iter is None else n_iter,
+        hop_length=mel.hop_length,
+        n_fft=mel.n_fft,
+        dtype=np.float32,
+        random_state=np.random.default_rng(seed),
+    )
 
 
 def image_to_audio(image: np.ndarray, mel: MelSettings = MelSettings(), seed: int = 0) -> np.ndarray:
@@ -249,11 +272,13 @@ def check_slice(index: int, samples: int, mel: MelSettings = MelSettings()) -> N
     """A `UserError` unless audio of `samples` samples has a slice `index` (as `slice_audio` cuts it)."""
     count = max(samples, mel.x_res * mel.hop_length) // mel.slice_size
     if not 0 <= index < count:
-        raise UserError(f"--audio-slice {index}: the audio has {count} slice(s) of {mel.seconds:.2f} s; "
-                        f"choose 0 to {count - 1}")
+        raise UserError(
+            f"--audio-slice {index}: the audio has {count} slice(s) of {mel.seconds:.2f} s; choose 0 to {count - 1}"
+        )
 
 
 # --- how far off a reconstruction is -----------------------------------------------------------
+
 
 def stft_magnitude(audio: np.ndarray, mel: MelSettings = MelSettings()) -> np.ndarray:
     import librosa
@@ -293,6 +318,7 @@ def dominant_frequency(audio: np.ndarray, sample_rate: float) -> float:
 
 # --- files -------------------------------------------------------------------------------------
 
+
 def write_wav(path: Path, audio: np.ndarray, sample_rate: int) -> Path:
     """16-bit PCM, scaled to peak `PEAK` (Griffin-Lim's output has no meaningful level of its own)."""
     import soundfile
@@ -310,7 +336,7 @@ def check_audio_file(path: str) -> float:
         raise UserError(f"--audio {path}: no such file")
     try:
         info = soundfile.info(str(file))
-    except Exception as exc:  # libsndfile's errors carry its reason; the type varies by version
+    except Exception as exc:  # noqa: BLE001 - libsndfile's errors carry the reason; their type varies by version
         raise UserError(f"--audio {path}: not a readable audio file ({_reason(exc)})") from None
     if info.frames == 0:
         raise UserError(f"--audio {path}: the file holds no audio")
@@ -326,7 +352,7 @@ def read_audio(path: str, sample_rate: int) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # librosa warns before falling back to audioread
             audio, _ = librosa.load(Path(path).expanduser(), sr=sample_rate, mono=True)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any decoder failure on a learner's file is bad input
         raise UserError(f"--audio {path}: cannot decode it ({_reason(exc)})") from None
     if not np.all(np.isfinite(audio)):
         raise UserError(f"--audio {path}: the decoded audio has NaN or infinite samples")
@@ -336,4 +362,3 @@ def read_audio(path: str, sample_rate: int) -> np.ndarray:
 def _reason(exc: Exception) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 120 else text[:117] + "..."
-

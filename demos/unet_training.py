@@ -171,19 +171,21 @@ class BasicUNet(nn.Module):
         return x
 
 
-def make_unet2d(config: Config):
-    """The course's UNet2DModel: plain ResNet blocks at full size, attention below it."""
+def make_unet2d(config: Config, attention: bool = True):
+    """The course's UNet2DModel: plain ResNet blocks at full size, attention below it
+    (or nowhere: half the cost of a small model on a CPU)."""
     from diffusers import UNet2DModel
 
     blocks = len(config.unet_channels)
+    down, up = ("AttnDownBlock2D", "AttnUpBlock2D") if attention else ("DownBlock2D", "UpBlock2D")
     return UNet2DModel(
         sample_size=config.image_size,
         in_channels=1,
         out_channels=1,
         layers_per_block=config.layers_per_block,
         block_out_channels=config.unet_channels,
-        down_block_types=("DownBlock2D",) + ("AttnDownBlock2D",) * (blocks - 1),
-        up_block_types=("AttnUpBlock2D",) * (blocks - 1) + ("UpBlock2D",),
+        down_block_types=("DownBlock2D",) + (down,) * (blocks - 1),
+        up_block_types=(up,) * (blocks - 1) + ("UpBlock2D",),
         norm_num_groups=min(32, math.gcd(*config.unet_channels)),  # 32, as the course, for its widths
     )
 
