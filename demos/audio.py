@@ -8,9 +8,13 @@ the slice's loudest point, clipped at `top_db`, becomes a uint8 image (0 = top_d
 peak, 255 = the peak; row 0 is the lowest band). Back: grey levels to dB to power, the linear
 spectrogram that best explains it under the mel filters (non-negative least squares), then
 Griffin-Lim, `(x_res - 1) * hop` samples. Why not import `Mel` itself: it is deprecated (diffusers
-keeps it only under `pipelines.deprecated`), it converts one slice at a time through PIL and a
-stateful `load_audio`, and its Griffin-Lim draws its initial phases from an unseeded generator, so a
-run could not be repeated. The tests check that this module gives `Mel`'s images and audio.
+0.42 keeps it only under `pipelines.deprecated`; importing it prints no warning yet, but it may go),
+it converts one slice at a time through PIL and a stateful `load_audio`, and its Griffin-Lim draws
+its initial phases from an unseeded generator, so a run could not be repeated. The tests check that
+this module gives `Mel`'s images, and its audio when both start from the same phases.
+
+Cost on a CPU: an image takes about 15 ms; going back takes about 2.5 s, nearly all of it the
+non-negative least squares (librosa's L-BFGS-B over 1025 x 256 unknowns), Griffin-Lim itself 0.5 s.
 
 Nothing here touches torch: numpy, scipy, librosa and soundfile only.
 """

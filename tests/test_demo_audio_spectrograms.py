@@ -198,16 +198,24 @@ def test_training_spectrograms_do_not_depend_on_the_thread_count(monkeypatch):
 # --- your own audio ----------------------------------------------------------------------------
 
 
-def test_a_stereo_44k_file_is_read_as_mono_at_22k_and_padded_to_a_slice(tmp_path):
+@pytest.mark.parametrize("suffix", ["wav", "flac", "mp3"])
+def test_a_stereo_44k_file_is_read_as_mono_at_22k_and_padded_to_a_slice(tmp_path, suffix):
     t = np.arange(2 * 44100) / 44100
     tone = 0.5 * np.sin(2 * np.pi * 1000 * t)
-    path = tmp_path / "tone.flac"
+    path = tmp_path / f"tone.{suffix}"
     soundfile.write(path, np.stack([tone, tone], axis=1), 44100)
     config = dataclasses.replace(demo.Config.quick(), audio=str(path))
     samples, source = demo.original_clip(config, MEL)
-    assert len(samples) == MEL.slice_size and source == "tone.flac, slice 0"
+    assert len(samples) == MEL.slice_size and source == f"tone.{suffix}, slice 0"
     assert audio.dominant_frequency(samples[: 2 * 22050], 22050) == pytest.approx(1000, abs=1)
     assert not samples[int(2.1 * 22050) :].any()  # silence after the two seconds
+
+
+def test_a_silent_slice_is_refused_rather_than_drawn_as_all_peak(tmp_path):
+    path = tmp_path / "silence.wav"
+    soundfile.write(path, np.zeros(22050), 22050)
+    with pytest.raises(UserError, match="slice 0 is silent"):
+        demo.original_clip(dataclasses.replace(demo.Config.quick(), audio=str(path)), MEL)
 
 
 @pytest.mark.parametrize(
@@ -215,12 +223,12 @@ def test_a_stereo_44k_file_is_read_as_mono_at_22k_and_padded_to_a_slice(tmp_path
     [
         (b"RIFF\x00\x00\x00\x00WAVEnot really", [], "not a readable audio file"),
         (None, [], "no such file"),
-        ("tone", ["--audio-slice", "3"], "--audio-slice 3: the audio has 1 slice(s)"),
+        ("one second", ["--audio-slice", "3"], "--audio-slice 3: the audio has 1 slice(s)"),
     ],
 )
 def test_bad_audio_is_one_line_and_a_non_zero_exit(tmp_path, capsys, content, extra, message):
     path = tmp_path / "bad.wav"
-    if content == "tone":
+    if content == "one second":
         soundfile.write(path, np.zeros(22050), 22050)
     elif content is not None:
         path.write_bytes(content)
