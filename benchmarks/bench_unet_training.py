@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         model, stats = recipe(config, data, runtime)
         stats["eval_loss"] = eval_loss(model, config, scored, runtime.device)
         result[arm] = stats
+        print(f"{arm}: {stats['images_per_second']:,.0f} images/s, eval loss {stats['eval_loss']:.4f}", file=sys.stderr)
         del model
         if runtime.device.type == "cuda":
             torch.cuda.empty_cache()

@@ -51,8 +51,6 @@ def resolve(
     request: DeviceRequest = "auto", precision: PrecisionRequest = "auto", compile: CompileRequest = "auto"
 ) -> Runtime:
     """The device, precision and compile choice for this process (under `accelerate launch`: this rank's GPU)."""
-    from accelerate import PartialState
-
     if request == "cuda" and not torch.cuda.is_available():
         built = (
             "without CUDA" if torch.version.cuda is None else f"with CUDA {torch.version.cuda}, but no GPU is visible"
@@ -63,11 +61,8 @@ def resolve(
     if request not in ("auto", "cuda", "mps", "cpu"):
         raise UserError(f"--device {request}: choose auto, cuda, mps or cpu")
 
-    state = PartialState(cpu=request == "cpu")
+    state = _process_state(cpu=request == "cpu")
     device = state.device
-    if request == "cpu" and device.type != "cpu":
-        # The process group was set up for a GPU earlier in this process (e.g. a Textual worker).
-        raise UserError("--device cpu: this process already runs on a GPU; start a new one for a CPU run")
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
         bf16_ok = torch.cuda.is_bf16_supported()
@@ -91,16 +86,24 @@ def resolve(
 
 
 def make_accelerator(runtime: Runtime, gradient_accumulation_steps: int = 1):
-    """An `Accelerator` for `runtime`. In a single process, earlier settings are dropped first:
-    Accelerate keeps one global state and refuses a second Accelerator with another precision,
-    which a learner running two demos in one app session would otherwise hit."""
+    """An `Accelerator` for `runtime`, on a fresh Accelerate state in a single process (see `_process_state`)."""
     from accelerate import Accelerator
-    from accelerate.state import AcceleratorState
 
-    if runtime.num_processes == 1:
-        AcceleratorState._reset_state(reset_partial_state=True)
+    _process_state(cpu=runtime.device.type == "cpu")
     return Accelerator(
         cpu=runtime.device.type == "cpu",
         mixed_precision=runtime.mixed_precision,
         gradient_accumulation_steps=gradient_accumulation_steps,
     )
+
+
+def _process_state(cpu: bool):
+    """Accelerate's per-process state, set up anew unless `accelerate launch` started several processes.
+    Accelerate keeps one global state and refuses an Accelerator with other settings (device,
+    precision) than the first, which running two demos in one app session would otherwise hit."""
+    from accelerate import PartialState
+    from accelerate.state import AcceleratorState
+
+    if PartialState._shared_state and PartialState().num_processes == 1:
+        AcceleratorState._reset_state(reset_partial_state=True)
+    return PartialState(cpu=cpu)

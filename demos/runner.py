@@ -14,13 +14,16 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from learnapp import paths
 from learnapp.errors import UserError
 
 from . import DEMOS
 from . import config as config_options
+
+if TYPE_CHECKING:  # the module imports torch; the listing must not
+    from .device import Runtime
 
 PACKAGE = __name__.rpartition(".")[0]
 
@@ -97,6 +100,7 @@ def run_cli(demo: str, argv: list[str], data_dir: str | None = None) -> int:
 
 def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str) -> int:
     """Run `module` with `config` in a fresh folder under `base/<demo>/`, drawing progress."""
+    import torch
     from rich.console import Console
 
     from . import device, output
@@ -147,7 +151,7 @@ def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str)
             return 130
         except BaseException as exc:
             finish("incomplete", error=f"{type(exc).__name__}: {exc}")
-            if type(exc).__name__ == "OutOfMemoryError":
+            if isinstance(exc, torch.cuda.OutOfMemoryError):
                 raise UserError("out of GPU memory; try a smaller --batch-size") from None
             raise
     finish("complete", metrics=result.metrics, files=[p.name for p in result.files])
@@ -161,7 +165,7 @@ def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str)
     return 0
 
 
-def _agreed_run_dir(base: Path, demo: str, runtime: Any) -> Path:
+def _agreed_run_dir(base: Path, demo: str, runtime: Runtime) -> Path:
     """The main process creates the folder; under `accelerate launch` the others learn its name."""
     from . import output
 

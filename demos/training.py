@@ -89,6 +89,7 @@ def train(
     # the schedule once per process for every update, hence the factor (as diffusers' examples do).
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
+        torch.backends.cudnn.benchmark = True  # every batch has the same shape: pick the fastest kernels once
     optimizer = torch.optim.Adam(model.parameters(), lr=schedule.learning_rate)
     lr_scheduler = get_scheduler(
         "cosine" if schedule.lr_schedule == "cosine" else "constant_with_warmup",

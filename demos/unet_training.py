@@ -225,13 +225,26 @@ def noise_loss(scheduler: Any):
 # --- the two samplers --------------------------------------------------------------------------
 
 
+@dataclass
+class Trajectory:
+    """Snapshots of a batch on its way from noise to samples, each with a caption, for a GIF."""
+
+    frames: list[torch.Tensor] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+
+    def add(self, images: torch.Tensor, label: str) -> None:
+        self.frames.append(images.detach().cpu())
+        self.labels.append(label)
+
+
 @torch.no_grad()
 def sample_basic_unet(
     model: nn.Module, count: int, size: int, steps: int, generator: torch.Generator, runtime: Runtime, frames: int = 20
-) -> tuple[torch.Tensor, list[torch.Tensor]]:
+) -> tuple[torch.Tensor, Trajectory]:
     """The course's sampler: from uniform noise, at step i move 1/(steps - i) of the way to the prediction."""
     x = torch.rand(count, 1, size, size, generator=generator, device=runtime.device)
-    trajectory = [x.cpu()]
+    trajectory = Trajectory()
+    trajectory.add(x, "BasicUNet: noise")
     keep = _frames_to_keep(steps, frames)
     for i in range(steps):
         with _autocast(runtime):
@@ -239,7 +252,7 @@ def sample_basic_unet(
         mix = 1 / (steps - i)
         x = x * (1 - mix) + prediction * mix
         if i in keep:
-            trajectory.append(x.cpu())
+            trajectory.add(x.clamp(0, 1), f"BasicUNet: step {i + 1}/{steps}")
     return x.clamp(0, 1), trajectory
 
 
@@ -253,27 +266,29 @@ def sample_ddpm(
     runtime: Runtime,
     progress: Progress = no_progress,
     frames: int = 40,
-) -> tuple[torch.Tensor, list[torch.Tensor], list[int]]:
+) -> tuple[torch.Tensor, Trajectory]:
     """Ancestral DDPM sampling from Gaussian noise: predict eps, step x_t -> x_{t-1} (`DDPMScheduler.step`).
-    Returns images in [0, 1] and the trajectory of x_t (as pixels) at `frames` timesteps."""
+    Returns images in [0, 1] and snapshots of x_t (as pixels, x/2 + 0.5) along the way."""
     size = unet.config.sample_size
     x = torch.randn(count, 1, size, size, generator=generator, device=runtime.device)
     scheduler.set_timesteps(steps)
+    timesteps = scheduler.timesteps.tolist()
+    trajectory = Trajectory()
+    trajectory.add(_pixels(x), f"UNet2DModel: x_T, T = {scheduler.config.num_train_timesteps}")
     keep = _frames_to_keep(steps, frames)
-    trajectory, shown_t = [_pixels(x)], [scheduler.config.num_train_timesteps]
-    for i, t in enumerate(scheduler.timesteps):
+    for i, t in enumerate(timesteps):
         with _autocast(runtime):
             eps = unet(x, t).sample.float()
         x = scheduler.step(eps, t, x, generator=generator).prev_sample
         if i in keep:
-            trajectory.append(_pixels(x))
-            shown_t.append(int(t))
+            reached = timesteps[i + 1] if i + 1 < steps else 0
+            trajectory.add(_pixels(x), f"UNet2DModel: x_t, t = {reached}")
         progress("sample UNet2DModel", i + 1, steps)
-    return _pixels(x), trajectory, shown_t
+    return _pixels(x), trajectory
 
 
 def _pixels(x: torch.Tensor) -> torch.Tensor:
-    return (x / 2 + 0.5).clamp(0, 1).cpu()
+    return (x / 2 + 0.5).clamp(0, 1)
 
 
 def _frames_to_keep(steps: int, frames: int) -> set[int]:
@@ -340,8 +355,6 @@ def pretrained_pipeline(config: Config, progress: Progress = no_progress, retrai
 
 def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     runtime = resolve(config.device, config.precision, config.compile)
-    main = runtime.is_main_process
-    files: list[Path] = []
 
     # 1. Training images, rendered or loaded straight onto the device.
     progress("load data", 0, 1)
@@ -353,7 +366,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
 
     # 3. UNet2DModel + DDPMScheduler: predict the noise; saved as a pipeline in the run and the cache.
     pipeline, unet_log = train_unet2d(config, data, runtime, progress)
-    if not main:
+    if not runtime.is_main_process:  # under `accelerate launch`, one process samples and writes
         return Result()
     pipeline_dir = out_dir / "unet2d-pipeline"
     pipeline.save_pretrained(pipeline_dir)
@@ -369,48 +382,29 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     progress("sample BasicUNet", 1, 1)
     basic_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    unet_samples, unet_trajectory, shown_t = sample_ddpm(
+    unet_samples, unet_trajectory = sample_ddpm(
         pipeline.unet, pipeline.scheduler, config.samples, config.sampling_steps, generator, runtime, progress
     )
     unet_seconds = time.perf_counter() - started
 
     # 5. Figures.
     progress("figures", 0, 1)
-    files.append(_loss_figure(basic_log, unet_log, config, out_dir / "loss_curves.png"))
-    files.append(
-        save_grid(
-            basic_samples,
-            out_dir / "samples_basic_unet.png",
-            f"BasicUNet, {config.basic_sampling_steps} steps of the course's sampler "
-            f"(final loss {final_loss(basic_log):.4f})",
-        )
-    )
-    files.append(
-        save_grid(
-            unet_samples,
-            out_dir / "samples_unet2d.png",
-            f"UNet2DModel, {config.sampling_steps} DDPM steps (final loss {final_loss(unet_log):.4f})",
-        )
-    )
-    files.append(
+    basic_title = f"BasicUNet, {config.basic_sampling_steps} steps of the course's sampler"
+    unet_title = f"UNet2DModel, {config.sampling_steps} DDPM steps"
+    files = [
+        _loss_figure(basic_log, unet_log, config, out_dir / "loss_curves.png"),
+        save_grid(basic_samples, out_dir / "samples_basic_unet.png", _trained(basic_title, basic_log)),
+        save_grid(unet_samples, out_dir / "samples_unet2d.png", _trained(unet_title, unet_log)),
         save_grid(
             data.floats(slice(0, config.samples)),
             out_dir / "training_data.png",
             f"Training images ({data.name}, {len(data):,} per epoch)",
-        )
-    )
-    files.append(_loss_table(basic_log, unet_log, out_dir / "losses.csv"))
-    files.append(
-        save_gif(
-            basic_trajectory,
-            out_dir / "denoising_basic_unet.gif",
-            labels=[f"BasicUNet step {i}" for i in range(len(basic_trajectory))],
-        )
-    )
-    files.append(
-        save_gif(unet_trajectory, out_dir / "denoising_unet2d.gif", labels=[f"UNet2DModel t = {t}" for t in shown_t])
-    )
-    files.append(pipeline_dir)
+        ),
+        _loss_table(basic_log, unet_log, out_dir / "losses.csv"),
+        save_gif(basic_trajectory.frames, out_dir / "denoising_basic_unet.gif", basic_trajectory.labels),
+        save_gif(unet_trajectory.frames, out_dir / "denoising_unet2d.gif", unet_trajectory.labels),
+        pipeline_dir,
+    ]
     progress("figures", 1, 1)
 
     metrics = {
@@ -436,6 +430,10 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     ]
     summary.append(f"Load the trained pipeline: DDPMPipeline.from_pretrained('{pipeline_dir}')")
     return Result(files=files, metrics=metrics, summary=summary)
+
+
+def _trained(title: str, log: TrainLog) -> str:
+    return f"{title}\nafter {log.images:,} training images (final loss {final_loss(log):.4f})"
 
 
 def final_loss(log: TrainLog) -> float:

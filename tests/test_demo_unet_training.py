@@ -9,6 +9,7 @@ import torch
 
 from learnapp.cli import main
 from learnapp.demos import DEMOS, cache, runner
+from learnapp.demos import config as config_options
 from learnapp.demos import unet_training as demo
 
 from demo_helpers import TINY, metrics, only_run
@@ -80,7 +81,7 @@ def test_saved_pipeline_loads_and_samples(tiny_run):
 def test_cached_model_is_reused_until_retrain(tiny_run, monkeypatch):
     module = runner.load("unet-training")
     args = runner.build_parser("unet-training", module).parse_args(TINY["unet-training"])
-    config = runner.config_options.from_args(module.Config, args, quick=False)
+    config = config_options.from_args(module.Config, args, quick=False)
     entry = cache.entry(demo.CACHE_KIND, demo.cache_settings(config))
     assert entry.exists() and entry.info()["settings"]["unet_channels"] == [8, 16]
 

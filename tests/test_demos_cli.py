@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
+from dataclasses import dataclass, field
+from typing import Literal
 
 import pytest
 
 from learnapp.cli import main
 from learnapp.demos import DEMOS, DemoInfo, output, runner
+from learnapp.demos import config as config_options
 from learnapp.errors import UserError
 
 from demo_helpers import TINY, metrics, only_run
@@ -129,8 +133,32 @@ def test_config_fields_become_options_and_presets_apply():
     module = runner.load("unet-training")
     parser = runner.build_parser("unet-training", module)
     args = parser.parse_args(["--quick", "--unet-channels", "8", "16", "--seed", "7"])
-    config = runner.config_options.from_args(module.Config, args, args.quick)
+    config = config_options.from_args(module.Config, args, args.quick)
     assert config.unet_channels == (8, 16) and config.seed == 7
     assert config.batch_size == module.Config.quick().batch_size != module.Config().batch_size
     with pytest.raises(UserError):
         parser.parse_args(["--layers-per-block"])
+
+
+
+@dataclass
+class Example:
+    steps: int = field(default=10, metadata={"help": "how many"})
+    scale: float = 1.5
+    name: str = "a"
+    mode: Literal["x", "y"] = "x"
+    sizes: tuple[int, ...] = (1, 2)
+    ema: bool = False
+
+    @classmethod
+    def quick(cls) -> Example:
+        return cls(steps=2)
+
+
+def test_every_field_type_a_config_may_use_has_an_option():
+    parser = argparse.ArgumentParser()
+    config_options.add_options(parser, Example, Example(), Example.quick())
+    args = parser.parse_args("--scale 2 --name b --mode y --sizes 3 4 5 --ema".split())
+    assert config_options.from_args(Example, args, quick=True) == Example(2, 2.0, "b", "y", (3, 4, 5), True)
+    assert config_options.from_args(Example, parser.parse_args(["--no-ema"]), quick=False) == Example()
+    assert "how many (default: 10; --quick: 2)" in " ".join(parser.format_help().split())
