@@ -374,11 +374,11 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     # 5. New spectrograms by DDIM, upscaled to the mel image size, and through Griffin-Lim.
     generator = torch.Generator(runtime.device).manual_seed(config.seed)
     started = time.perf_counter()
-    pixels, trajectory, shown_t = sample_ddpm(
+    pixels, trajectory = sample_ddpm(
         unet, pipeline.scheduler, config.samples, config.sampling_steps, generator, runtime, progress, frames=20
     )
     sampling_seconds = time.perf_counter() - started
-    generated = resize((pixels * 255).round().to(torch.uint8), mel.y_res)[:, 0].numpy()
+    generated = resize((pixels * 255).round().to(torch.uint8).cpu(), mel.y_res)[:, 0].numpy()
     started = time.perf_counter()
     for index in range(config.samples_to_audio):
         progress("spectrograms -> audio", index, config.samples_to_audio)
@@ -412,9 +412,9 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     )
     files.append(
         save_gif(
-            [frame.flip(-2) for frame in trajectory],
+            [frame.flip(-2) for frame in trajectory.frames],  # low frequencies at the bottom, as in the plots
             out_dir / "denoising.gif",
-            labels=[f"DDIM t = {t}" for t in shown_t],
+            labels=[f"DDIM, {label}" for label in trajectory.labels],
             scale=max(1, 96 // config.image_size),
         )
     )
