@@ -38,7 +38,7 @@ DEMOS: dict[str, DemoInfo] = {
         DemoInfo(
             "audio-spectrograms",
             "Audio to mel spectrogram images and back, sample-rate mistakes, diffusion on spectrograms.",
-            ("spectrogram.png", "roundtrip_spectra.png"),
+            ("spectrogram.png", "roundtrip_spectra.png", "sample_rates.png"),
         ),
     )
 }

@@ -23,6 +23,11 @@ TINY = {
             "--sampling-steps", "3"],
     "ddim-inversion": [*GUIDED_MODEL, "--inversion-steps", "2", "5", "--inversion-images", "4", "--sampling-steps", "4",
                        "--edit-steps", "2", "--edit-images", "2"],
+    "audio-spectrograms": [
+        "--device", "cpu", "--train-clips", "64", "--image-size", "8", "--epochs", "3", "--batch-size", "16",
+        "--learning-rate", "3e-3", "--warmup-steps", "0", "--unet-channels", "8", "16", "--layers-per-block", "1",
+        "--num-train-timesteps", "50", "--sampling-steps", "3", "--samples", "2", "--samples-to-audio", "1",
+    ],
 }
 
 
