@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_demo_quick import timed  # the same whole-process timing as every demo's quick benchmark
+from timing import emit, run_seconds
 
 DEMO = "audio-spectrograms"
 TARGET_QUICK_CPU_SECONDS = 60
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(args.repeat):
             before = _children_cpu_seconds()
-            seconds.append(timed([*command, "--out", folder]))
+            seconds.append(run_seconds([*command, "--out", folder]))
             cpu_seconds.append(_children_cpu_seconds() - before)
         records = [json.loads(path.read_text()) for path in sorted(Path(folder, DEMO).glob("*/metrics.json"))]
 
@@ -79,10 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "generated": last["generated"],
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    emit(result, args.out)
     return 0
 
 

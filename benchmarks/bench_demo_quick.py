@@ -17,22 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from timing import emit, run_seconds
+
 BASELINE = "import torch, diffusers, accelerate; from diffusers import UNet2DModel, DDPMScheduler"
-
-
-def timed(command: list[str]) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,11 +38,11 @@ def main(argv: list[str] | None = None) -> int:
 
     takes_device = "device" in runner.load(args.demo).Config.__dataclass_fields__
     runs, records = [], []
-    baseline = [timed([sys.executable, "-c", BASELINE]) for _ in range(args.repeat)]
+    baseline = [run_seconds([sys.executable, "-c", BASELINE]) for _ in range(args.repeat)]
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(args.repeat):
             command = [sys.executable, "-m", "learnapp.cli", "demo", args.demo, "--quick", "--out", folder]
-            runs.append(timed(command + (["--device", args.device] if takes_device else [])))
+            runs.append(run_seconds(command + (["--device", args.device] if takes_device else [])))
         for metrics in sorted(Path(folder, args.demo).glob("*/metrics.json")):
             record = json.loads(metrics.read_text())
             records.append(
@@ -67,10 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         "target_seconds": 60,
         "runs": records,
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    emit(result, args.out)
     return 0
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 import tempfile
@@ -42,6 +41,8 @@ from learnapp.demos import config as config_options
 from learnapp.demos.base import Result
 from learnapp.demos.data import load_images
 from learnapp.demos.device import Runtime, resolve
+
+from timing import emit
 
 COURSE_BATCH, COURSE_LR, COURSE_EPOCHS, COURSE_SAMPLING_STEPS = 128, 1e-3, 10, 1000
 
@@ -178,10 +179,7 @@ def main(argv: list[str] | None = None) -> int:
 
     result["speedup_end_to_end"] = result["course"]["seconds"] / result["demo"]["seconds"]
     result["speedup_training"] = result["course"]["train_unet_seconds"] / result["demo"]["train_unet_seconds"]
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    emit(result, args.out)
     return 0
 
 

@@ -23,7 +23,6 @@ the loss ratio (demo / course; the targets: speed-up >= 5 on a GPU, loss ratio <
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -35,6 +34,8 @@ from learnapp.demos import unet_training as demo
 from learnapp.demos.base import no_progress
 from learnapp.demos.data import ImageSet, load_images
 from learnapp.demos.device import Runtime, resolve
+
+from timing import emit
 
 COURSE_BATCH, COURSE_LR = 128, 1e-3
 
@@ -135,11 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             torch.cuda.empty_cache()
     result["speedup"] = result["demo"]["images_per_second"] / result["course"]["images_per_second"]
     result["eval_loss_ratio"] = result["demo"]["eval_loss"] / result["course"]["eval_loss"]
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+    emit(result, args.out)
     return 0
 
 
