@@ -7,14 +7,16 @@ demo module (and with it torch and diffusers) only once a name is given.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib
 import importlib.util
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from learnapp import paths
 from learnapp.errors import UserError
@@ -96,8 +98,24 @@ def run_cli(demo: str, argv: list[str], data_dir: str | None = None) -> int:
         return int(stop.code or 0)
     config = config_options.from_args(module.Config, args, args.quick)
     base = Path(args.out).expanduser() if args.out else paths.runs_dir(data_dir)
-    execute(demo, module, config, base, "quick" if args.quick else "full")
+    with _sigterm_as_interrupt():
+        execute(demo, module, config, base, "quick" if args.quick else "full")
     return 0
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """`kill`, `timeout` and batch schedulers stop a run with SIGTERM: end it as Ctrl-C does, so
+    the run folder is marked incomplete instead of left "running"."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_quick(demo: str, base: Path, report: Progress) -> Path:

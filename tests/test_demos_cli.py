@@ -1,4 +1,4 @@
-"""`learnapp demo`: listing, options from the config, one-line errors, run folders, Ctrl-C."""
+"""`learnapp demo`: listing, options from the config, one-line errors, run folders, Ctrl-C and SIGTERM."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -115,6 +116,38 @@ def test_ctrl_c_keeps_what_was_written_and_marks_the_run_incomplete(tmp_path, mo
     assert record["status"] == "incomplete" and record["error"] == "interrupted"
     assert record["files"] == ["corruption_grid.png"] and (run / "corruption_grid.png").read_bytes() == b"partial"
     assert "Interrupted" in capsys.readouterr().out
+
+
+def test_sigterm_ends_a_run_like_ctrl_c(tmp_path):
+    # A stand-in for the demo's work that writes one file, then waits to be killed.
+    code = f"""
+import sys, time
+from learnapp.cli import main
+from learnapp.demos import runner
+module = runner.load("noise-corruption")
+def slow(config, out_dir, progress):
+    progress("corrupt images", 1, 4)
+    (out_dir / "corruption_grid.png").write_bytes(b"partial")
+    (out_dir.parent / "started").touch()
+    time.sleep(60)
+module.run = slow
+sys.exit(main(["demo", "noise-corruption", "--out", {str(tmp_path)!r}]))
+"""
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started = tmp_path / "noise-corruption" / "started"
+    for _ in range(600):
+        if started.exists() or process.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert started.exists(), process.communicate()
+    process.terminate()
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    run = next(p for p in (tmp_path / "noise-corruption").iterdir() if p.is_dir())
+    record = metrics(run)
+    assert record["status"] == "incomplete" and record["error"] == "interrupted"
+    assert (run / "corruption_grid.png").read_bytes() == b"partial"
 
 
 def test_a_failing_demo_is_marked_incomplete_too(tmp_path, monkeypatch):
