@@ -29,10 +29,10 @@ def median_seconds(command: list[str], runs: int, env: dict[str, str] | None = N
     return statistics.median(times)
 
 
-def run_seconds(command: list[str]) -> float:
+def run_seconds(command: list[str], env: dict[str, str] | None = None) -> float:
     """Wall time of one whole process; a failed run ends the benchmark with its error output."""
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")

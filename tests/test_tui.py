@@ -9,6 +9,7 @@ import pytest
 from fsrs import Rating
 from srs_support import FakeClock, dump, utc
 from textual.widgets import Button, DataTable, OptionList, Static
+from textual.widgets._footer import FooterKey
 
 from learnapp.content import load_deck
 from learnapp.store import Store
@@ -73,6 +74,18 @@ async def test_flashcard_session_end_to_end_logs_exactly_the_keys_pressed(deck, 
     assert [int(r.rating) for r in log] == [4, 1, 4, 4]
     assert [questions[r.item_id] for r in log] == shown
     assert [r.item_id for r in log] == ["dm-001", "dm-002", "dm-003", "dm-002"]
+
+
+async def test_the_footer_lists_the_keys_that_work_now(deck, store, clock, tmp_path):
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions(new_per_day=1))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        footer = {key.description for key in app.screen.query(FooterKey)}
+        assert {"Show answer", "Quit", "Help"} <= footer and "Again" not in footer
+        await pilot.press("space")
+        await pilot.pause()
+        footer = {key.description for key in app.screen.query(FooterKey)}
+        assert {"Again", "Hard", "Good", "Easy"} <= footer and "Show answer" not in footer
 
 
 async def test_rating_buttons_show_the_interval_that_is_saved(deck, store, clock, tmp_path):
