@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import dataclasses
 import importlib
-import importlib.util
 import signal
 import time
 from datetime import UTC, datetime
@@ -35,16 +34,9 @@ def module_name(demo: str) -> str:
     return f"{PACKAGE}.{demo.replace('-', '_')}"
 
 
-def is_available(demo: str) -> bool:
-    """Whether this version ships the demo's module (checked without importing it)."""
-    return importlib.util.find_spec(module_name(demo)) is not None
-
-
 def load(demo: str) -> ModuleType:
     if demo not in DEMOS:
         raise UserError(f"unknown demo '{demo}'; choose one of: {', '.join(DEMOS)}")
-    if not is_available(demo):
-        raise UserError(f"demo '{demo}' is not in this version of learnapp yet")
     return importlib.import_module(module_name(demo))
 
 
@@ -64,8 +56,7 @@ def list_demos() -> int:
     table.add_column("what it shows")
     table.add_column("topics")
     for name, info in DEMOS.items():
-        label = name if is_available(name) else f"{name} [dim](coming)[/]"
-        table.add_row(label, info.summary, ", ".join(topics.get(name, [])) or "-")
+        table.add_row(name, info.summary, ", ".join(topics.get(name, [])) or "-")
     Console(highlight=False).print(table)
     return 0
 

@@ -58,12 +58,9 @@ def cmd_progress(args: argparse.Namespace) -> int:
         if args.import_file or args.export_file:
             return _backup(store, args)
         from learnapp import stats
-        from learnapp.content import DeckError, load_deck
+        from learnapp.content import load_deck
 
-        try:
-            deck = load_deck()
-        except DeckError as exc:
-            raise UserError(f"the deck has {len(exc.problems)} problem(s); run `learnapp validate`") from None
+        deck = load_deck()
         figures = stats.progress(deck, store)
         # With --json, stdout carries the JSON alone; notes go to stderr.
         notes = sys.stderr if args.json else sys.stdout
@@ -133,14 +130,11 @@ def _print_progress(figures, path: Path) -> None:
 def cmd_quiz(args: argparse.Namespace) -> int:
     """`learnapp quiz ...` starts reviewing at once; plain `learnapp` opens the topics."""
     from learnapp import paths
-    from learnapp.content import DeckError, load_deck
+    from learnapp.content import load_deck
     from learnapp.srs import NEW_PER_DAY, select_items
     from learnapp.store import Store, default_path
 
-    try:
-        deck = load_deck()
-    except DeckError as exc:
-        raise UserError(f"the deck has {len(exc.problems)} problem(s); run `learnapp validate`") from None
+    deck = load_deck()
     start = None
     if args.command == "quiz":
         if args.new is not None and args.new < 0:
@@ -155,6 +149,8 @@ def cmd_quiz(args: argparse.Namespace) -> int:
 
         LearnApp(deck, store, runs_dir=paths.runs_dir(args.data_dir), start=start).run()
     return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from learnapp.demos import runner
 

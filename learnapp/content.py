@@ -29,6 +29,8 @@ from typing import Any
 
 import yaml
 
+from learnapp.errors import UserError
+
 from learnapp.demos import DEMOS
 
 TOPIC_FIELDS = {"topic": True, "title": True, "demo": True, "description": False, "items": True}
@@ -95,12 +97,12 @@ class Problem:
         return f"{self.file}:{self.line}: {self.message}"
 
 
-class DeckError(Exception):
-    """The deck could not be loaded; `problems` lists every reason."""
+class DeckError(UserError):
+    """The deck could not be loaded; `problems` lists every reason, the message only counts them."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, path: Path, problems: list[Problem]) -> None:
         self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+        super().__init__(f"the deck at {path} has {len(problems)} problem(s); run `learnapp validate {path}`")
 
 
 def default_deck_path() -> Path:
@@ -116,9 +118,10 @@ def load_deck(path: Path | None = None) -> Deck:
     Skips the mojibake check, whose library costs a third of the quiz's start-up: garbled
     text does not stop a review, and `learnapp validate` and the tests still catch it.
     """
-    deck, problems = validate(path or default_deck_path(), check_encoding=False)
+    path = path or default_deck_path()
+    deck, problems = validate(path, check_encoding=False)
     if problems:
-        raise DeckError(problems)
+        raise DeckError(path, problems)
     assert deck is not None
     return deck
 
@@ -274,7 +277,7 @@ class _Checker:
             return  # reported as missing or empty
         items: list[Item] = []
         for item_node, raw in zip(items_node.value if items_node else [], raw_items or []):
-            item = self.check_item(file, item_node, raw, str(topic_id), str(demo))
+            item = self.check_item(file, item_node, raw, str(topic_id))
             if item is not None:
                 items.append(item)
         if isinstance(topic_id, str) and isinstance(data.get("title"), str) and isinstance(demo, str):
@@ -282,7 +285,7 @@ class _Checker:
                 Topic(topic_id, data["title"], demo, tuple(items), data.get("description") or "")
             )
 
-    def check_item(self, file: str, node: yaml.Node, data: Any, topic: str, demo: str) -> Item | None:
+    def check_item(self, file: str, node: yaml.Node, data: Any, topic: str) -> Item | None:
         if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
             self.report(file, _line(node), "item: must be a mapping with id, source, question, answer")
             return None

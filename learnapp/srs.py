@@ -289,9 +289,9 @@ class Summary:
     practice: bool
 
     @property
-    def recalled(self) -> float | None:
-        """Share of answers that were not Again."""
-        return 1 - self.ratings.get(Rating.Again, 0) / self.answered if self.answered else None
+    def recalled(self) -> int:
+        """Answers that were not Again: the cards the learner knew."""
+        return self.answered - self.ratings.get(Rating.Again, 0)
 
 
 @dataclass

@@ -10,11 +10,13 @@ with a large log. Public API:
 - `progress(deck, store, ...)` -> Progress: the above plus totals, streak, reviews today;
   `Progress.to_dict()` is what `learnapp progress --json` prints.
 - `daily_ratings`, `due_forecast`, `streak`: the series behind the chart.
-- `plot(deck, store, path, ...)`: a PNG with reviews per day, the 30-day due forecast and
-  retrievability per topic (matplotlib with the Agg backend, imported only here).
+- `plot(deck, store, path, ...)`: a chart (PNG, SVG or PDF, by the suffix) with reviews per
+  day, the 30-day due forecast and retrievability per topic (matplotlib with the Agg backend,
+  imported only here).
 
-Every function takes `now` (UTC, default the current time), `day` (LearningDay) and
-`scheduler` (fsrs Scheduler, for its forgetting curve) so tests can fix them.
+The functions that read the store take `now` (UTC, default the current time) and `day`
+(LearningDay), and those that compute recall `scheduler` (fsrs Scheduler, for its forgetting
+curve), so tests can fix them.
 """
 
 from __future__ import annotations
@@ -221,7 +223,7 @@ def plot(
     day: LearningDay | None = None,
     scheduler: Scheduler | None = None,
 ) -> Path:
-    """Write the progress chart to `path` (PNG) and return it."""
+    """Write the progress chart to `path` (PNG, SVG or PDF, by its suffix) and return it."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only: works over SSH and in tests

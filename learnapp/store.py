@@ -187,7 +187,7 @@ class CardChanged(Exception):
 class ReviewConflict(Exception):
     """An imported review has the same item and time as a stored one but different content."""
 
-    def __init__(self, index: int):
+    def __init__(self, index: int) -> None:
         self.index = index
         super().__init__(f"review {index} conflicts with a stored review of the same item and time")
 
@@ -247,7 +247,7 @@ class Store:
     """
 
     @_guarded
-    def __init__(self, path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT_S):
+    def __init__(self, path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT_S) -> None:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

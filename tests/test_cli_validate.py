@@ -1,5 +1,8 @@
 """`learnapp validate` and `learnapp --help` as a learner runs them."""
 
+import pytest
+
+from learnapp import content
 from learnapp.cli import main
 
 
@@ -33,3 +36,14 @@ def test_validate_missing_path_is_one_line_without_traceback(tmp_path, run_cli):
     assert result.stderr.strip().splitlines() == [
         f"learnapp: error: no deck at {tmp_path / 'missing'}: no such file or directory"
     ]
+
+
+@pytest.mark.parametrize("command", [["quiz"], [], ["progress"], ["demo"]])
+def test_commands_that_need_the_deck_refuse_a_broken_one_in_one_line(command, tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "deck"
+    bad.mkdir()
+    (bad / "01.yaml").write_text("topic: t\ntitle: T\ndemo: nope\nitems: []\n", encoding="utf-8")
+    monkeypatch.setattr(content, "default_deck_path", lambda: bad)
+    assert main(["--data-dir", str(tmp_path / "data"), *command]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [f"learnapp: error: the deck at {bad} has 2 problem(s); run `learnapp validate {bad}`"]

@@ -226,7 +226,7 @@ def test_learning_cards_come_back_early_when_nothing_else_is_left(store):
     summary = session.summary()
     assert (summary.answered, summary.new_cards, summary.remaining) == (4, 2, 0)
     assert summary.ratings == {Rating.Again: 2, Rating.Easy: 2}
-    assert summary.recalled == 0.5
+    assert summary.recalled == 2
     assert summary.time_spent == timedelta(seconds=40)
 
 

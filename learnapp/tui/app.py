@@ -51,7 +51,7 @@ class LearnApp(App[None]):
         clock: Clock = utc_now,
         rng: random.Random | None = None,
         image_widget: type[ImageWidget] | None = None,
-    ):
+    ) -> None:
         super().__init__()
         self.deck = deck
         self.store = store

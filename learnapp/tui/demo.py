@@ -28,7 +28,7 @@ class DemoScreen(Screen[None]):
         Binding("r", "run", "Run quick preset"),
     ]
 
-    def __init__(self, demo: str):
+    def __init__(self, demo: str) -> None:
         super().__init__()
         self.demo = demo
         self.running = False

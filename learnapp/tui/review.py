@@ -14,6 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, OptionList, Static
 
+from learnapp.content import Item
 from learnapp.errors import UserError
 from learnapp.srs import MultipleChoice, Session, Summary, format_interval
 from learnapp.tui.app import ReviewOptions
@@ -35,7 +36,7 @@ class ReviewScreen(Screen[None]):
         Binding("escape", "leave", "Home"),
     ]
 
-    def __init__(self, session: Session, options: ReviewOptions):
+    def __init__(self, session: Session, options: ReviewOptions) -> None:
         super().__init__()
         self.session = session
         self.options = options
@@ -73,7 +74,7 @@ class ReviewScreen(Screen[None]):
         self.present(item)
         self.refresh_bindings()
 
-    def present(self, item) -> None:
+    def present(self, item: Item) -> None:
         """Lay out the current card for this mode."""
 
     def hide_answer_area(self) -> None:
@@ -82,9 +83,8 @@ class ReviewScreen(Screen[None]):
     def show_summary(self, summary: Summary) -> None:
         self.finished = True
         self.hide_answer_area()
-        right = summary.answered - summary.ratings.get(Rating.Again, 0)
         lines = [
-            f"Reviewed {summary.answered} card(s): {right} right, {summary.answered - right} wrong "
+            f"Reviewed {summary.answered} card(s): {summary.recalled} right, {summary.answered - summary.recalled} wrong "
             f"({summary.new_cards} new) in {format_interval(summary.time_spent)}.",
         ]
         if summary.practice:
@@ -142,7 +142,7 @@ class FlashcardScreen(ReviewScreen):
                 button.can_focus = False
                 yield button
 
-    def present(self, item) -> None:
+    def present(self, item: Item) -> None:
         self.revealed = False
         answer = self.query_one("#answer", Static)
         answer.update(item.answer)
@@ -192,7 +192,7 @@ class ChoiceScreen(ReviewScreen):
         yield OptionList(id="options")
         yield Static(id="feedback")
 
-    def present(self, item) -> None:
+    def present(self, item: Item) -> None:
         self.graded = False
         self.choice = MultipleChoice.make(self.app.deck, item, self.app.rng)
         options = self.query_one(OptionList)
