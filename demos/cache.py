@@ -6,15 +6,14 @@ hash covers every setting that changes the trained weights. `DDPMPipeline.from_p
 settings and the training metrics. Entries are written to a temporary folder and renamed
 into place, so an interrupted training never leaves a half-written entry behind.
 
-Get-or-train, as a demo that needs a trained model does it::
+Get-or-train, as `cfg.pretrained_models` does it for cfg and ddim-inversion::
 
-    entry = cache.entry("unet2d-ddpm", settings)
-    if retrain or not entry.exists():
-        pipeline, metrics = train(...)
-        entry.store(pipeline, metrics)          # main process only
-    pipeline = entry.load(DDPMPipeline)
-
-`unet_training.pretrained_pipeline` wraps exactly this for the unconditional UNet2DModel.
+    entry = cache.entry("cfg-unet", settings)
+    if entry.exists() and not retrain:
+        pipeline = entry.load(DDPMPipeline)
+    else:
+        pipeline, log = train(...)
+        entry.store(pipeline, log.summary())    # main process only
 """
 
 from __future__ import annotations

@@ -23,8 +23,7 @@ batch 128 and lr 1e-3 on MNIST for 3 epochs (`--dataset mnist --batch-size 128
 
 Writes loss_curves.png (every step's loss in losses.csv), samples_basic_unet.png,
 samples_unet2d.png, training_data.png, denoising_basic_unet.gif, denoising_unet2d.gif, and the
-trained UNet2DModel as a pipeline folder (`DDPMPipeline.from_pretrained(<run>/unet2d-pipeline)`),
-also kept in the model cache for demos that need a trained model (`pretrained_pipeline`).
+trained UNet2DModel as a pipeline folder (`DDPMPipeline.from_pretrained(<run>/unet2d-pipeline)`).
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import cache
 from .base import Progress, Result, no_progress
 from .config import at_least, halvable, require
 from .data import DatasetName, ImageSet, load_images
@@ -51,7 +49,6 @@ from .training import Schedule, TrainLog, train
 
 # The course's epoch losses on MNIST (batch 128, Adam 1e-3), for comparison in loss_curves.png.
 COURSE_BASIC_UNET_EPOCH_LOSSES = (0.0267, 0.0207, 0.0189)
-CACHE_KIND = "unet2d-ddpm"
 
 
 @dataclass
@@ -330,28 +327,6 @@ def train_unet2d(config: Config, data: ImageSet, runtime: Runtime, progress: Pro
     return DDPMPipeline(unet=unet, scheduler=scheduler), log
 
 
-def cache_settings(config: Config) -> dict[str, Any]:
-    """What decides the trained UNet2DModel's weights: the cache key (not device, sampling or compile)."""
-    ignored = {"device", "compile", "sampling_steps", "basic_sampling_steps", "samples"}
-    return {k: v for k, v in dataclasses.asdict(config).items() if k not in ignored}
-
-
-def pretrained_pipeline(config: Config, progress: Progress = no_progress, retrain: bool = False):
-    """The UNet2DModel + DDPMScheduler trained with `config`, from the cache, training it first if
-    needed (or if `retrain`). Returns (DDPMPipeline on the run's device, cache entry)."""
-    from diffusers import DDPMPipeline
-
-    runtime = resolve(config.device, config.precision, config.compile)
-    entry = cache.entry(CACHE_KIND, cache_settings(config))
-    if retrain or not entry.exists():
-        data = load_images(config.dataset, config.image_size, config.train_images, config.seed, runtime.device)
-        pipeline, log = train_unet2d(config, data, runtime, progress)
-        if runtime.is_main_process:
-            entry.store(pipeline, log.summary())
-        return pipeline, entry
-    return entry.load(DDPMPipeline).to(runtime.device), entry
-
-
 # --- the demo ----------------------------------------------------------------------------------
 
 
@@ -366,13 +341,12 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     # 2. BasicUNet: predict x0 from corrupt(x0, amount).
     basic, basic_log = train_basic_unet(config, data, runtime, progress)
 
-    # 3. UNet2DModel + DDPMScheduler: predict the noise; saved as a pipeline in the run and the cache.
+    # 3. UNet2DModel + DDPMScheduler: predict the noise; saved as a pipeline in the run folder.
     pipeline, unet_log = train_unet2d(config, data, runtime, progress)
     if not runtime.is_main_process:  # under `accelerate launch`, one process samples and writes
         return Result()
     pipeline_dir = out_dir / "unet2d-pipeline"
     pipeline.save_pretrained(pipeline_dir)
-    cache.entry(CACHE_KIND, cache_settings(config)).store(pipeline, unet_log.summary())
 
     # 4. Sampling, each model with its own sampler, from the same seed.
     generator = torch.Generator(runtime.device).manual_seed(config.seed)

@@ -189,6 +189,7 @@ def test_retrain_trains_again_into_the_same_cache_entry(module_cache, monkeypatc
     before = cfg.cache.entry(cfg.CLASSIFIER_KIND, cfg.judge_settings(config))
     models = cfg.pretrained_models(config, runtime, lambda *a: None)
     assert trained == [1] and models.training["classifier"]["cache"] == str(before.path)
+    assert not list(cfg.cache.models_dir().glob("*.tmp-*"))  # nothing half-written left behind
 
 
 def test_the_cache_keys_leave_out_what_does_not_change_the_weights():

@@ -1,15 +1,12 @@
-"""unet-training end to end, tiny: its files, falling losses, the saved pipeline, the model cache."""
+"""unet-training end to end, tiny: its files, falling losses, the saved pipeline."""
 
 from __future__ import annotations
-
-import dataclasses
 
 import pytest
 import torch
 
 from learnapp.cli import main
-from learnapp.demos import DEMOS, cache, runner
-from learnapp.demos import config as config_options
+from learnapp.demos import DEMOS
 from learnapp.demos import unet_training as demo
 
 from demo_helpers import TINY, metrics, only_run
@@ -25,22 +22,10 @@ def test_basic_unet_keeps_the_image_shape():
 
 
 @pytest.fixture(scope="module")
-def module_cache(tmp_path_factory):
-    """One model cache for the tests of this module (conftest gives each test its own)."""
-    return tmp_path_factory.mktemp("cache")
-
-
-@pytest.fixture
-def tiny_run(tiny_run_once, module_cache, monkeypatch):
-    monkeypatch.setenv("LEARNAPP_CACHE_DIR", str(module_cache))
-    return tiny_run_once
-
-
-@pytest.fixture(scope="module")
-def tiny_run_once(tmp_path_factory, module_cache):
+def tiny_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("runs")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LEARNAPP_CACHE_DIR", str(module_cache))
+    with pytest.MonkeyPatch.context() as patch:  # module-scoped: conftest's per-test folders are not set yet
+        patch.setenv("LEARNAPP_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
         assert main(["demo", "unet-training", *TINY["unet-training"], "--out", str(base)]) == 0
     return only_run(base, "unet-training")
 
@@ -76,26 +61,3 @@ def test_saved_pipeline_loads_and_samples(tiny_run):
         batch_size=2, num_inference_steps=3, generator=torch.Generator().manual_seed(0), output_type="np"
     ).images
     assert images.shape == (2, 8, 8, 1) and 0 <= images.min() and images.max() <= 1
-
-
-def test_cached_model_is_reused_until_retrain(tiny_run, monkeypatch):
-    module = runner.load("unet-training")
-    args = runner.build_parser("unet-training", module).parse_args(TINY["unet-training"])
-    config = config_options.from_args(module.Config, args, quick=False)
-    entry = cache.entry(demo.CACHE_KIND, demo.cache_settings(config))
-    assert entry.exists() and entry.info()["settings"]["unet_channels"] == [8, 16]
-
-    def no_training(*args, **kwargs):
-        raise AssertionError("trained although the cache has the model")
-
-    monkeypatch.setattr(demo, "train_unet2d", no_training)
-    pipeline, found = demo.pretrained_pipeline(dataclasses.replace(config, samples=1))  # sampling is not in the key
-    assert found.path == entry.path and pipeline.unet.config.sample_size == 8
-
-    trained = []
-    monkeypatch.undo()
-    original = demo.train_unet2d
-    monkeypatch.setattr(demo, "train_unet2d", lambda *a, **k: trained.append(1) or original(*a, **k))
-    demo.pretrained_pipeline(config, retrain=True)
-    assert trained == [1] and entry.exists()
-    assert not list(cache.models_dir().glob("*.tmp-*"))  # nothing half-written left behind
