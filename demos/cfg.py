@@ -75,8 +75,9 @@ class ModelConfig:
     )
     num_train_timesteps: int = field(default=1000, metadata={"help": "DDPM steps T"})
     classifier_epochs: int = field(default=4, metadata={"help": "passes of the judging classifier over the images"})
-    test_images: int = field(default=2000, metadata={"help": "held-out real digits that score the classifier"})
-    guidance_scale: float = field(default=4.0, metadata={"help": "the guidance scale reported as the default"})
+    guidance_scale: float = field(
+        default=4.0, metadata={"help": "guidance scale of cfg's headline figures and of ddim-inversion's edit"}
+    )
     retrain: bool = field(default=False, metadata={"help": "train again even if the model cache has these models"})
     device: DeviceRequest = field(default="auto", metadata={"help": "auto: CUDA, then MPS, then CPU"})
     precision: PrecisionRequest = field(default="auto", metadata={"help": "auto: bf16 autocast on CUDA, else fp32"})
@@ -86,7 +87,7 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         at_least(self, 1, "train_images", "epochs", "batch_size", "layers_per_block", "num_train_timesteps",
-                 "classifier_epochs", "test_images")
+                 "classifier_epochs")
         at_least(self, 0, "warmup_steps", "guidance_scale")
         require(self.learning_rate > 0, f"--learning-rate {self.learning_rate}: must be positive")
         require(0 < self.label_dropout < 1,
@@ -102,9 +103,9 @@ class ModelConfig:
 # The quick preset's models: 16x16 digits, a narrow UNet without attention (three times faster on a CPU).
 QUICK_MODEL: dict[str, Any] = dict(
     image_size=16, train_images=3_072, epochs=4, batch_size=32, learning_rate=4e-3, warmup_steps=10,
-    unet_channels=(16, 32, 32), layers_per_block=1, attention=False, classifier_epochs=3, test_images=500,
+    unet_channels=(16, 32, 32), layers_per_block=1, attention=False, classifier_epochs=3,
 )
-RUN_ONLY = {"device", "compile", "retrain", "test_images", "guidance_scale"}  # not part of the cache keys
+RUN_ONLY = {"device", "compile", "retrain", "guidance_scale"}  # not part of the cache keys
 JUDGE_SETTINGS = ("dataset", "image_size", "train_images", "batch_size", "classifier_epochs", "precision", "seed")
 
 
@@ -124,11 +125,12 @@ class Config(ModelConfig):
     guidance_scales: tuple[float, ...] = field(default=(0.0, 1.0, 2.0, 4.0, 7.0), metadata={"help": "the scales of the sweep"})
     samples_per_class: int = field(default=100, metadata={"help": "samples of each digit at each scale"})
     sampling_steps: int = field(default=50, metadata={"help": "DDIM steps per sample"})
+    test_images: int = field(default=2000, metadata={"help": "held-out real digits that score the classifier"})
     eta: float = field(default=1.0, metadata={"help": "DDIM's eta: 0 deterministic, 1 as much fresh noise as DDPM"})
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(**QUICK_MODEL, samples_per_class=10, sampling_steps=10)
+        return cls(**QUICK_MODEL, samples_per_class=10, sampling_steps=10, test_images=500)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -139,7 +141,7 @@ class Config(ModelConfig):
                 f"--guidance-scale {self.guidance_scale:g}: must be one of --guidance-scales "
                 + " ".join(f"{s:g}" for s in self.guidance_scales))
         at_least(self, 2, "samples_per_class")  # diversity needs pairs
-        at_least(self, 1, "sampling_steps")
+        at_least(self, 1, "sampling_steps", "test_images")
         require(0 <= self.eta <= 1, f"--eta {self.eta:g}: must be between 0 and 1")
         require(self.sampling_steps <= self.num_train_timesteps,
                 f"--sampling-steps {self.sampling_steps}: at most --num-train-timesteps ({self.num_train_timesteps})")
@@ -215,9 +217,9 @@ def pretrained_models(config: ModelConfig, runtime: Runtime, progress: Progress)
                   {"unet": unet_info, "classifier": judge_info})
 
 
-def held_out(config: ModelConfig, runtime: Runtime, count: int | None = None) -> ImageSet:
+def held_out(config: ModelConfig, runtime: Runtime, count: int) -> ImageSet:
     """Real digits from the test split: neither model has seen these handwritten scans."""
-    return load_images(config.dataset, config.image_size, count or config.test_images, config.seed + 1,
+    return load_images(config.dataset, config.image_size, count, config.seed + 1,
                        runtime.device, split="test")
 
 
@@ -238,7 +240,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
 
     # The judge on held-out real digits: its own accuracy, and the real features the samples are compared with.
     progress("score real digits", 0, 1)
-    test = held_out(config, runtime)
+    test = held_out(config, runtime, config.test_images)
     test_classes, test_features = classifier.judge(models.classifier, test.floats(slice(None)))
     test_accuracy = classifier.accuracy(test_classes, test.labels)
     wanted = torch.arange(CLASSES, device=runtime.device).repeat_interleave(config.samples_per_class)

@@ -9,7 +9,7 @@ from pathlib import Path
 GUIDED_MODEL = [
     "--device", "cpu", "--image-size", "8", "--train-images", "256", "--epochs", "2", "--batch-size", "32",
     "--unet-channels", "8", "16", "--layers-per-block", "1", "--no-attention", "--num-train-timesteps", "100",
-    "--classifier-epochs", "1", "--test-images", "200",
+    "--classifier-epochs", "1",
 ]
 
 TINY = {
@@ -19,8 +19,8 @@ TINY = {
         "--learning-rate", "3e-3", "--warmup-steps", "0", "--unet-channels", "8", "16", "--layers-per-block", "1",
         "--num-train-timesteps", "50", "--sampling-steps", "3", "--basic-sampling-steps", "2", "--samples", "4",
     ],
-    "cfg": [*GUIDED_MODEL, "--guidance-scales", "0", "1", "3", "--guidance-scale", "3", "--samples-per-class", "2",
-            "--sampling-steps", "3"],
+    "cfg": [*GUIDED_MODEL, "--test-images", "200", "--guidance-scales", "0", "1", "3", "--guidance-scale", "3",
+            "--samples-per-class", "2", "--sampling-steps", "3"],
     "ddim-inversion": [*GUIDED_MODEL, "--inversion-steps", "2", "5", "--inversion-images", "4", "--sampling-steps", "4",
                        "--edit-steps", "2", "--edit-images", "2"],
     "audio-spectrograms": [
