@@ -37,15 +37,14 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from learnapp.errors import UserError
 
 from . import audio
 from .audio import ClipKind, MelSettings
 from .base import Progress, Result
-from .config import at_least, halvable, require
-from .data import ImageSet
+from .config import at_least, at_most, halvable, positive, require, unet_widths
+from .data import ImageSet, resize
 from .device import CompileRequest, DeviceRequest, PrecisionRequest, resolve
 from .output import save_figure, save_gif
 from .training import Schedule, TrainLog, train
@@ -140,30 +139,18 @@ class Config:
             "samples",
         )
         at_least(self, 0, "warmup_steps", "audio_slice", "samples_to_audio")
-        require(self.learning_rate > 0, f"--learning-rate {self.learning_rate}: must be positive")
-        require(
-            len(self.unet_channels) >= 2 and all(c >= 8 and c % 8 == 0 for c in self.unet_channels),
-            f"--unet-channels {' '.join(map(str, self.unet_channels))}: need two or more widths, multiples of 8",
-        )
+        positive(self, "learning_rate")
+        unet_widths(self.unet_channels)
         halvable(self.image_size, len(self.unet_channels) - 1)
         require(
             self.image_size <= MelSettings().y_res,
             f"--image-size {self.image_size}: at most {MelSettings().y_res}, the mel image it is downscaled from",
         )
-        require(
-            self.sampling_steps <= self.num_train_timesteps,
-            f"--sampling-steps {self.sampling_steps}: at most --num-train-timesteps ({self.num_train_timesteps})",
-        )
-        require(
-            self.samples_to_audio <= self.samples,
-            f"--samples-to-audio {self.samples_to_audio}: at most --samples ({self.samples})",
-        )
+        at_most(self, "sampling_steps", "num_train_timesteps")
+        at_most(self, "samples_to_audio", "samples")
         if self.audio:  # a bad file or slice is reported before a run folder is made
             mel = MelSettings()
             audio.check_slice(self.audio_slice, int(audio.check_audio_file(self.audio) * mel.sample_rate), mel)
-
-    def schedule(self) -> Schedule:
-        return Schedule(self.epochs, self.batch_size, self.learning_rate, self.lr_schedule, self.warmup_steps)
 
 
 # --- 1-2. a clip, its mel image and the round trip ----------------------------------------------
@@ -269,13 +256,6 @@ def spectrogram_dataset(config: Config, mel: MelSettings, device: torch.device, 
     return ImageSet(images, kinds, "synthetic spectrograms")
 
 
-def resize(images: torch.Tensor, size: int) -> torch.Tensor:
-    """uint8 (N, 1, H, W) images to `size` x `size`: area averaging down, bilinear up."""
-    mode = "area" if size <= images.shape[-1] else "bilinear"
-    scaled = F.interpolate(images.float(), size=(size, size), mode=mode)
-    return scaled.round().clamp(0, 255).to(torch.uint8)
-
-
 def make_pipeline(unet: torch.nn.Module, config: Config):
     """The trained UNet with a DDIM scheduler on the training schedule, as a saveable pipeline."""
     from diffusers import DDIMPipeline, DDIMScheduler
@@ -360,7 +340,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
         make_unet2d(config, attention=config.attention),
         noise_loss(make_scheduler(config)),
         data,
-        config.schedule(),
+        Schedule.of(config),
         runtime,
         config.seed,
         progress,

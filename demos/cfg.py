@@ -41,8 +41,8 @@ import torch
 
 from . import cache, classifier, guidance
 from .base import Progress, Result
-from .config import at_least, halvable, require
-from .data import DatasetName, ImageSet, load_images
+from .config import at_least, at_most, halvable, positive, require, unet_widths
+from .data import DatasetName, ImageSet, load_images, to_pixels
 from .device import CompileRequest, DeviceRequest, PrecisionRequest, Runtime, resolve
 from .output import save_figure, save_grid, tile
 from .training import Schedule, train
@@ -89,15 +89,11 @@ class ModelConfig:
         at_least(self, 1, "train_images", "epochs", "batch_size", "layers_per_block", "num_train_timesteps",
                  "classifier_epochs")
         at_least(self, 0, "warmup_steps", "guidance_scale")
-        require(self.learning_rate > 0, f"--learning-rate {self.learning_rate}: must be positive")
+        positive(self, "learning_rate")
         require(0 < self.label_dropout < 1,
                 f"--label-dropout {self.label_dropout}: must be between 0 and 1 (the null class must be trained)")
-        require(len(self.unet_channels) >= 2 and all(c >= 8 and c % 8 == 0 for c in self.unet_channels),
-                f"--unet-channels {' '.join(map(str, self.unet_channels))}: need two or more widths, multiples of 8")
+        unet_widths(self.unet_channels)
         halvable(self.image_size, len(self.unet_channels) - 1)
-
-    def schedule(self) -> Schedule:
-        return Schedule(self.epochs, self.batch_size, self.learning_rate, self.lr_schedule, self.warmup_steps)
 
 
 # The quick preset's models: 16x16 digits, a narrow UNet without attention (three times faster on a CPU).
@@ -143,8 +139,7 @@ class Config(ModelConfig):
         at_least(self, 2, "samples_per_class")  # diversity needs pairs
         at_least(self, 1, "sampling_steps", "test_images")
         require(0 <= self.eta <= 1, f"--eta {self.eta:g}: must be between 0 and 1")
-        require(self.sampling_steps <= self.num_train_timesteps,
-                f"--sampling-steps {self.sampling_steps}: at most --num-train-timesteps ({self.num_train_timesteps})")
+        at_most(self, "sampling_steps", "num_train_timesteps")
 
 
 # --- the models, trained once and cached -------------------------------------------------------
@@ -176,7 +171,7 @@ def train_unet(config: ModelConfig, data: ImageSet, runtime: Runtime, progress: 
     torch.manual_seed(config.seed)
     scheduler = make_scheduler(config)
     unet = make_unet2d(config, num_class_embeds=CLASSES + 1, attention=config.attention)
-    unet, log = train(unet, guidance_loss(scheduler, config.label_dropout), data, config.schedule(), runtime,
+    unet, log = train(unet, guidance_loss(scheduler, config.label_dropout), data, Schedule.of(config), runtime,
                       config.seed, progress, "train UNet")
     return DDPMPipeline(unet=unet, scheduler=scheduler), log
 
@@ -222,10 +217,6 @@ def held_out(config: ModelConfig, runtime: Runtime, count: int) -> ImageSet:
     return load_images(config.dataset, config.image_size, count, config.seed + 1,
                        runtime.device, split="test")
 
-
-def to_pixels(x: torch.Tensor) -> torch.Tensor:
-    """Model space [-1, 1] to images in [0, 1]."""
-    return (x.float() / 2 + 0.5).clamp(0, 1)
 
 
 # --- the demo ----------------------------------------------------------------------------------

@@ -32,6 +32,24 @@ def at_least(config: Any, minimum: float, *names: str) -> None:
         require(value >= minimum, f"{option(name)} {value}: must be at least {minimum}")
 
 
+def positive(config: Any, *names: str) -> None:
+    for name in names:
+        value = getattr(config, name)
+        require(value > 0, f"{option(name)} {value}: must be positive")
+
+
+def at_most(config: Any, name: str, limit: str) -> None:
+    """`name` may not exceed the field `limit` (e.g. sampling steps and the training timesteps)."""
+    value, bound = getattr(config, name), getattr(config, limit)
+    require(value <= bound, f"{option(name)} {value}: at most {option(limit)} ({bound})")
+
+
+def unet_widths(widths: tuple[int, ...]) -> None:
+    """UNet2DModel block widths: two or more, each a multiple of 8 (its group norms need it)."""
+    require(len(widths) >= 2 and all(c >= 8 and c % 8 == 0 for c in widths),
+            f"--unet-channels {' '.join(map(str, widths))}: need two or more widths, multiples of 8")
+
+
 def halvable(size: int, times: int, name: str = "image_size") -> None:
     """A UNet that downsamples `times` times needs a size divisible by 2**times."""
     step = 2**times

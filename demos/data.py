@@ -157,8 +157,13 @@ def _augment(sources: torch.Tensor, size: int, generator: torch.Generator) -> to
     return (strokes.clamp(0, 1) * 255).round().to(torch.uint8)
 
 
+def to_pixels(x: torch.Tensor) -> torch.Tensor:
+    """Model space [-1, 1], where DDPM adds its noise, back to images in [0, 1] (as pipelines show them)."""
+    return (x.float() / 2 + 0.5).clamp(0, 1)
+
+
 def resize(pixels: torch.Tensor, size: int) -> torch.Tensor:
-    """uint8 images to another size, antialiased."""
+    """uint8 (N, C, H, W) images to `size` x `size`, antialiased when shrinking."""
     scaled = F.interpolate(pixels.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
     return scaled.round().clamp(0, 255).to(torch.uint8)
 

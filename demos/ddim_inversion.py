@@ -33,9 +33,9 @@ import torch
 
 from . import classifier, guidance
 from .base import Progress, Result
-from .cfg import CLASSES, QUICK_MODEL, ModelConfig, held_out, pretrained_models, to_pixels
+from .cfg import CLASSES, QUICK_MODEL, ModelConfig, held_out, pretrained_models
 from .config import at_least, require
-from .data import ImageSet
+from .data import ImageSet, to_pixels
 from .device import resolve
 from .output import save_figure, tile
 

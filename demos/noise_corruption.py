@@ -25,7 +25,7 @@ import torch
 
 from .base import Progress, Result
 from .config import at_least, require
-from .data import DatasetName, ImageSet, load_images
+from .data import DatasetName, ImageSet, load_images, to_pixels
 from .output import save_figure, save_gif
 
 
@@ -95,7 +95,7 @@ def noised(
 
 def pixels(name: str, version: torch.Tensor) -> torch.Tensor:
     """What a learner sees: corrupt is already in [0, 1]; x_t is shown as pipelines do, x/2 + 0.5."""
-    return version if name == "corrupt" else (version / 2 + 0.5).clamp(0, 1)
+    return version if name == "corrupt" else to_pixels(version)
 
 
 def run(config: Config, out_dir: Path, progress: Progress) -> Result:

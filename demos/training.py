@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+import dataclasses
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -42,6 +43,11 @@ class Schedule:
     lr_schedule: Literal["constant", "cosine"] = "cosine"
     warmup_steps: int = 0  # optimizer updates with a linearly rising learning rate
     gradient_accumulation_steps: int = 1
+
+    @classmethod
+    def of(cls, config: Any) -> Schedule:
+        """The schedule a demo's config describes: its fields of these names (absent ones keep their defaults)."""
+        return cls(**{f.name: getattr(config, f.name) for f in dataclasses.fields(cls) if hasattr(config, f.name)})
 
 
 @dataclass(frozen=True)

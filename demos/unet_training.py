@@ -28,7 +28,6 @@ trained UNet2DModel as a pipeline folder (`DDPMPipeline.from_pretrained(<run>/un
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -40,8 +39,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import Progress, Result, no_progress
-from .config import at_least, halvable, require
-from .data import DatasetName, ImageSet, load_images
+from .config import at_least, at_most, halvable, positive, unet_widths
+from .data import DatasetName, ImageSet, load_images, to_pixels
 from .device import CompileRequest, DeviceRequest, PrecisionRequest, Runtime, resolve
 from .noise_corruption import corrupt
 from .output import save_figure, save_gif, save_grid
@@ -114,20 +113,10 @@ class Config:
             "basic_sampling_steps",
         )
         at_least(self, 0, "warmup_steps")
-        require(self.learning_rate > 0, f"--learning-rate {self.learning_rate}: must be positive")
-        require(
-            len(self.unet_channels) >= 2 and all(c >= 8 and c % 8 == 0 for c in self.unet_channels),
-            f"--unet-channels {' '.join(map(str, self.unet_channels))}: need two or more widths, multiples of 8",
-        )
-        halvable(self.image_size, max(2, len(self.unet_channels) - 1))
-        require(
-            self.sampling_steps <= self.num_train_timesteps,
-            f"--sampling-steps {self.sampling_steps}: at most --num-train-timesteps ({self.num_train_timesteps})",
-        )
-
-    def schedule(self) -> Schedule:
-        """The training fields, by name."""
-        return Schedule(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Schedule)})
+        positive(self, "learning_rate")
+        unet_widths(self.unet_channels)
+        halvable(self.image_size, max(2, len(self.unet_channels) - 1))  # BasicUNet halves twice
+        at_most(self, "sampling_steps", "num_train_timesteps")
 
 
 # --- the models --------------------------------------------------------------------------------
@@ -277,7 +266,7 @@ def sample_ddpm(
     scheduler.set_timesteps(steps)
     timesteps = scheduler.timesteps.tolist()
     trajectory = Trajectory()
-    trajectory.add(_pixels(x), f"UNet2DModel: x_T, T = {scheduler.config.num_train_timesteps}")
+    trajectory.add(to_pixels(x), f"UNet2DModel: x_T, T = {scheduler.config.num_train_timesteps}")
     keep = _frames_to_keep(steps, frames)
     for i, t in enumerate(timesteps):
         with runtime.autocast():
@@ -285,13 +274,9 @@ def sample_ddpm(
         x = scheduler.step(eps, t, x, generator=generator).prev_sample
         if i in keep:
             reached = timesteps[i + 1] if i + 1 < steps else 0
-            trajectory.add(_pixels(x), f"UNet2DModel: x_t, t = {reached}")
+            trajectory.add(to_pixels(x), f"UNet2DModel: x_t, t = {reached}")
         progress("sample UNet2DModel", i + 1, steps)
-    return _pixels(x), trajectory
-
-
-def _pixels(x: torch.Tensor) -> torch.Tensor:
-    return (x / 2 + 0.5).clamp(0, 1)
+    return to_pixels(x), trajectory
 
 
 def _frames_to_keep(steps: int, frames: int) -> set[int]:
@@ -305,7 +290,7 @@ def train_basic_unet(
     config: Config, data: ImageSet, runtime: Runtime, progress: Progress
 ) -> tuple[BasicUNet, TrainLog]:
     torch.manual_seed(config.seed)  # initial weights
-    return train(BasicUNet(), x0_loss, data, config.schedule(), runtime, config.seed, progress, "train BasicUNet")
+    return train(BasicUNet(), x0_loss, data, Schedule.of(config), runtime, config.seed, progress, "train BasicUNet")
 
 
 def train_unet2d(config: Config, data: ImageSet, runtime: Runtime, progress: Progress):
@@ -318,7 +303,7 @@ def train_unet2d(config: Config, data: ImageSet, runtime: Runtime, progress: Pro
         make_unet2d(config),
         noise_loss(scheduler),
         data,
-        config.schedule(),
+        Schedule.of(config),
         runtime,
         config.seed,
         progress,
