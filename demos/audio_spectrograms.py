@@ -46,7 +46,7 @@ from .base import Progress, Result
 from .config import at_least, at_most, halvable, positive, require, unet_widths
 from .data import ImageSet, resize
 from .device import CompileRequest, DeviceRequest, PrecisionRequest, resolve
-from .output import save_figure, save_gif
+from .output import plot_losses, save_figure, save_gif
 from .training import Schedule, TrainLog, train
 from .unet_training import final_loss, make_scheduler, make_unet2d, noise_loss, parameters, sample_ddpm
 
@@ -646,29 +646,9 @@ def _mel_grid(images: np.ndarray, titles: list[str], mel: MelSettings, title: st
 def _loss_figure(log: TrainLog, config: Config, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    losses = np.asarray(log.losses)
-    per_epoch = len(losses) // config.epochs
-    steps = np.arange(1, len(losses) + 1)
     figure, ax = plt.subplots(figsize=(8, 4.2))
-    ax.plot(steps, losses, color="tab:blue", alpha=0.3, linewidth=0.8, label="loss per step")
-    window = max(1, len(losses) // 30)
-    ax.plot(
-        steps[window - 1 :],
-        np.convolve(losses, np.ones(window) / window, mode="valid"),
-        color="tab:blue",
-        label=f"mean of {window} steps",
-    )
-    ax.plot(
-        per_epoch * np.arange(1, config.epochs + 1),
-        log.epoch_losses,
-        "o",
-        color="tab:red",
-        markersize=4,
-        label="epoch mean",
-    )
-    ax.set_yscale("log")
+    plot_losses(ax, log.losses, log.epoch_losses, config.batch_size)
     ax.set(
-        xlabel=f"step (batch {config.batch_size}, {per_epoch} steps per epoch)",
         ylabel="MSE(predicted eps, eps)",
         title=f"UNet2DModel on {config.image_size}x{config.image_size} spectrograms: "
         f"{log.epoch_losses[0]:.4f} -> {log.epoch_losses[-1]:.4f}",

@@ -123,6 +123,23 @@ def save_gif(
     return path
 
 
+def plot_losses(ax: Any, losses: Sequence[float], epoch_losses: Sequence[float], batch_size: int) -> np.ndarray:
+    """A training loss on `ax`: every step faintly, a moving mean, and each epoch's mean as a dot,
+    on a log scale. Returns the steps that end each epoch, for anything drawn beside them."""
+    values = np.asarray(losses)
+    per_epoch = len(values) // len(epoch_losses)
+    steps = np.arange(1, len(values) + 1)
+    ax.plot(steps, values, color="tab:blue", alpha=0.3, linewidth=0.8, label="loss per step")
+    window = max(1, len(values) // 30)
+    smooth = np.convolve(values, np.ones(window) / window, mode="valid")
+    ax.plot(steps[window - 1 :], smooth, color="tab:blue", label=f"mean of {window} steps")
+    ends = per_epoch * np.arange(1, len(epoch_losses) + 1)
+    ax.plot(ends, epoch_losses, "o", color="tab:red", markersize=4, label="epoch mean")
+    ax.set_yscale("log")
+    ax.set_xlabel(f"step (batch {batch_size}, {per_epoch} steps per epoch)")
+    return ends
+
+
 def python_command() -> str:
     """How this process was started, for metrics.json (a run can then be repeated)."""
     return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])

@@ -43,7 +43,7 @@ from .config import at_least, at_most, halvable, positive, unet_widths
 from .data import DatasetName, ImageSet, load_images, to_pixels
 from .device import CompileRequest, DeviceRequest, PrecisionRequest, Runtime, resolve
 from .noise_corruption import corrupt
-from .output import save_figure, save_gif, save_grid
+from .output import plot_losses, save_figure, save_gif, save_grid
 from .training import Schedule, TrainLog, train
 
 # The course's epoch losses on MNIST (batch 128, Adam 1e-3), for comparison in loss_curves.png.
@@ -413,7 +413,6 @@ def _loss_table(basic: TrainLog, unet: TrainLog, path: Path) -> Path:
 
 def _loss_figure(basic: TrainLog, unet: TrainLog, config: Config, path: Path) -> Path:
     import matplotlib.pyplot as plt
-    import numpy as np
 
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     panels = (
@@ -421,15 +420,7 @@ def _loss_figure(basic: TrainLog, unet: TrainLog, config: Config, path: Path) ->
         (axes[1], unet, "UNet2DModel: MSE(predicted eps, eps)", None),
     )
     for ax, log, title, course in panels:
-        losses = np.asarray(log.losses)
-        per_epoch = len(losses) // config.epochs
-        steps = np.arange(1, len(losses) + 1)
-        ax.plot(steps, losses, color="tab:blue", alpha=0.3, linewidth=0.8, label="loss per step")
-        window = max(1, len(losses) // 30)
-        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-        ax.plot(steps[window - 1 :], smooth, color="tab:blue", label=f"mean of {window} steps")
-        ends = per_epoch * np.arange(1, config.epochs + 1)
-        ax.plot(ends, log.epoch_losses, "o", color="tab:red", label="epoch mean")
+        ends = plot_losses(ax, log.losses, log.epoch_losses, config.batch_size)
         for end, value in zip(ends, log.epoch_losses):
             ax.annotate(
                 f"{value:.4f}",
@@ -449,12 +440,7 @@ def _loss_figure(basic: TrainLog, unet: TrainLog, config: Config, path: Path) ->
                 markersize=4,
                 label="course, MNIST, batch 128: " + ", ".join(map(str, course)),
             )
-        ax.set_yscale("log")
-        ax.set(
-            xlabel=f"step (batch {config.batch_size}, {per_epoch} steps per epoch)",
-            ylabel="MSE (log scale)",
-            title=title,
-        )
+        ax.set(ylabel="MSE (log scale)", title=title)
         ax.legend(fontsize=8)
     figure.suptitle(
         f"Training on {config.dataset} {config.image_size}x{config.image_size}, "
