@@ -33,7 +33,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -49,6 +49,9 @@ from .device import CompileRequest, DeviceRequest, PrecisionRequest, resolve
 from .output import plot_losses, save_figure, save_gif
 from .training import Schedule, TrainLog, train
 from .unet_training import final_loss, make_scheduler, make_unet2d, noise_loss, parameters, sample_ddpm
+
+if TYPE_CHECKING:
+    from diffusers import DDIMPipeline
 
 LESSON_RATE, MODEL_RATE = 44_100, 22_050  # the sample-rate lesson: CD audio to the course's rate
 CHUNK = 32  # clips converted per call: librosa batches the STFT and the mel projection
@@ -106,8 +109,8 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        """About a minute on a 2-core CPU: 256 clips at 32x32 and a 67,673-parameter UNet without
-        attention (half the cost on a CPU) for 320 steps at a constant learning rate. That is
+        """About a minute on a 2-core CPU: 256 clips at 32x32 and a 67,673-parameter UNet with
+        attention only in its middle block (half the cost on a CPU) for 320 steps at a constant learning rate. That is
         enough for the loss to fall tenfold and for some samples to show drum strokes or held
         notes, not for clean spectrograms: those take the full preset."""
         return cls(
@@ -256,7 +259,7 @@ def spectrogram_dataset(config: Config, mel: MelSettings, device: torch.device, 
     return ImageSet(images, kinds, "synthetic spectrograms")
 
 
-def make_pipeline(unet: torch.nn.Module, config: Config):
+def make_pipeline(unet: torch.nn.Module, config: Config) -> DDIMPipeline:
     """The trained UNet with a DDIM scheduler on the training schedule, as a saveable pipeline."""
     from diffusers import DDIMPipeline, DDIMScheduler
 

@@ -6,9 +6,11 @@ diffusers example, with:
 - `Config`: a dataclass of typed fields with defaults (the full preset), each with
   `field(metadata={"help": ...})`, a classmethod `quick()` returning the quick preset, and a
   `__post_init__` that rejects impossible values with `UserError` (helpers in `config.py`).
-  Fields named `device`, `precision` and `compile` (types from `device.py`) are resolved by
-  the runner before the run starts; `seed` seeds everything; `retrain` is the convention for
-  demos that reuse a cached model (`cache.py`).
+  Fields named `device`, `precision` and `compile` (types from `device.py`): the runner
+  resolves them to record the device in metrics.json, and `run` resolves them again
+  (`device.resolve`, cheap) for its own work. By convention `seed` seeds the data, the initial
+  weights and the noise, and `retrain` makes a demo that reuses a cached model (`cache.py`)
+  train afresh.
 - `run(config, out_dir, progress) -> Result`: numbered steps, writes only into `out_dir`,
   every file listed for it in `DEMOS[name].figures` included, and reports through
   `progress(stage, done, total, note)`. Under `accelerate launch` only the main process

@@ -13,11 +13,14 @@ Training demos build their `Accelerator` through `make_accelerator`, so that
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 
 from learnapp.errors import UserError
+
+if TYPE_CHECKING:  # accelerate is imported when a training starts
+    from accelerate import Accelerator
 
 DeviceRequest = Literal["auto", "cuda", "mps", "cpu"]
 PrecisionRequest = Literal["auto", "fp32", "bf16"]
@@ -89,7 +92,7 @@ def resolve(
     )
 
 
-def make_accelerator(runtime: Runtime, gradient_accumulation_steps: int = 1):
+def make_accelerator(runtime: Runtime, gradient_accumulation_steps: int = 1) -> Accelerator:
     """An `Accelerator` for `runtime`, on a fresh Accelerate state in a single process (see `_process_state`)."""
     from accelerate import Accelerator
 

@@ -32,7 +32,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -44,7 +44,10 @@ from .data import DatasetName, ImageSet, load_images, to_pixels
 from .device import CompileRequest, DeviceRequest, PrecisionRequest, Runtime, resolve
 from .noise_corruption import corrupt
 from .output import plot_losses, save_figure, save_gif, save_grid
-from .training import Schedule, TrainLog, train
+from .training import LossFn, Schedule, TrainLog, train
+
+if TYPE_CHECKING:  # imported where used: diffusers takes seconds to import
+    from diffusers import DDPMPipeline, DDPMScheduler, SchedulerMixin, UNet2DModel
 
 # The course's epoch losses on MNIST (batch 128, Adam 1e-3), for comparison in loss_curves.png.
 COURSE_BASIC_UNET_EPOCH_LOSSES = (0.0267, 0.0207, 0.0189)
@@ -54,7 +57,8 @@ COURSE_BASIC_UNET_EPOCH_LOSSES = (0.0267, 0.0207, 0.0189)
 class Config:
     dataset: DatasetName = field(default="digits", metadata={"help": "training images: digits (built in) or mnist"})
     image_size: int = field(
-        default=28, metadata={"help": "pixels per side, halved by each UNet block: a multiple of 4"}
+        default=28,
+        metadata={"help": "pixels per side, halved by each UNet block: a multiple of 2^(widths - 1), and of 4"},
     )
     train_images: int = field(default=60_000, metadata={"help": "images per epoch (MNIST has 60,000)"})
     epochs: int = field(default=3, metadata={"help": "passes over the training images"})
@@ -161,10 +165,21 @@ class BasicUNet(nn.Module):
         return x
 
 
-def make_unet2d(config: Config, num_class_embeds: int | None = None, attention: bool = True):
-    """The course's UNet2DModel: plain ResNet blocks at full size, attention below it (unless not
-    `attention`: three times faster on a CPU). With `num_class_embeds`, a learned vector per class
-    is added to the timestep embedding (`unet(x, t, class_labels=labels)`)."""
+class UNetSettings(Protocol):
+    """What the UNet2DModel and its noise schedule are built from: the fields every diffusion demo's config has."""
+
+    image_size: int
+    unet_channels: tuple[int, ...]
+    layers_per_block: int
+    beta_schedule: str
+    num_train_timesteps: int
+
+
+def make_unet2d(config: UNetSettings, num_class_embeds: int | None = None, attention: bool = True) -> UNet2DModel:
+    """The course's UNet2DModel: plain ResNet blocks at full size, attention blocks below it; with
+    `attention` False, plain blocks there too (three times faster on a CPU; the middle block keeps
+    diffusers' one self-attention layer either way). With `num_class_embeds`, a learned vector per
+    class is added to the timestep embedding (`unet(x, t, class_labels=labels)`)."""
     from diffusers import UNet2DModel
 
     blocks = len(config.unet_channels)
@@ -182,7 +197,7 @@ def make_unet2d(config: Config, num_class_embeds: int | None = None, attention: 
     )
 
 
-def make_scheduler(config: Config):
+def make_scheduler(config: UNetSettings) -> DDPMScheduler:
     from diffusers import DDPMScheduler
 
     return DDPMScheduler(num_train_timesteps=config.num_train_timesteps, beta_schedule=config.beta_schedule)
@@ -202,7 +217,7 @@ def x0_loss(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, genera
     return F.mse_loss(model(corrupt(images, amount, noise)), images)
 
 
-def noise_loss(scheduler: Any):
+def noise_loss(scheduler: DDPMScheduler) -> LossFn:
     """DDPM's objective: predict the noise that `add_noise` mixed into x0 (scaled to [-1, 1]) at a random t."""
 
     def loss(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -251,7 +266,7 @@ def sample_basic_unet(
 @torch.no_grad()
 def sample_ddpm(
     unet: nn.Module,
-    scheduler: Any,
+    scheduler: SchedulerMixin,
     count: int,
     steps: int,
     generator: torch.Generator,
@@ -259,8 +274,9 @@ def sample_ddpm(
     progress: Progress = no_progress,
     frames: int = 40,
 ) -> tuple[torch.Tensor, Trajectory]:
-    """Ancestral DDPM sampling from Gaussian noise: predict eps, step x_t -> x_{t-1} (`DDPMScheduler.step`).
-    Returns images in [0, 1] and snapshots of x_t (as pixels, x/2 + 0.5) along the way."""
+    """Sampling from Gaussian noise: predict eps, step x_t -> x_{t-1} with `scheduler.step` (ancestral
+    with a DDPMScheduler, as this demo; audio-spectrograms passes a DDIMScheduler). Returns images
+    in [0, 1] and snapshots of x_t (as pixels, x/2 + 0.5) along the way."""
     size = unet.config.sample_size
     x = torch.randn(count, 1, size, size, generator=generator, device=runtime.device)
     scheduler.set_timesteps(steps)
@@ -293,7 +309,7 @@ def train_basic_unet(
     return train(BasicUNet(), x0_loss, data, Schedule.of(config), runtime, config.seed, progress, "train BasicUNet")
 
 
-def train_unet2d(config: Config, data: ImageSet, runtime: Runtime, progress: Progress):
+def train_unet2d(config: Config, data: ImageSet, runtime: Runtime, progress: Progress) -> tuple[DDPMPipeline, TrainLog]:
     """The UNet2DModel, trained to predict noise; returns (DDPMPipeline, TrainLog)."""
     from diffusers import DDPMPipeline
 
