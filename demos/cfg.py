@@ -316,10 +316,10 @@ def _diversity(features: torch.Tensor, classes: torch.Tensor) -> float:
 
 def _balanced(images: ImageSet, per_class: int) -> ImageSet:
     """The first `per_class` images of each digit, ordered by digit."""
-    index = torch.cat([torch.nonzero(images.labels == c).flatten()[:per_class] for c in range(CLASSES)])
-    require(len(index) == CLASSES * per_class, f"not {per_class} images of every digit in {len(images)}; "
+    chosen = images.of_classes(range(CLASSES), per_class)
+    require(len(chosen) == CLASSES * per_class, f"not {per_class} images of every digit in {len(images)}; "
             "use more --test-images")
-    return ImageSet(images.images[index], images.labels[index], images.name)
+    return chosen
 
 
 def _first_per_class(images: torch.Tensor, per_class: int, shown: int) -> torch.Tensor:

@@ -27,6 +27,7 @@ import math
 import os
 import tempfile
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -65,6 +66,11 @@ class ImageSet:
     def floats(self, index: torch.Tensor | slice) -> torch.Tensor:
         """A batch as floats in [0, 1], the range the course's `corrupt` works in."""
         return self.images[index].float() / 255.0
+
+    def of_classes(self, classes: Iterable[int], per_class: int) -> ImageSet:
+        """The first `per_class` images of each class, class by class (fewer where the set has fewer)."""
+        index = torch.cat([torch.nonzero(self.labels == c).flatten()[:per_class] for c in classes])
+        return ImageSet(self.images[index], self.labels[index], self.name)
 
 
 def load_images(

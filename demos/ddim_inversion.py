@@ -160,9 +160,9 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
 
 
 def _of_class(images: ImageSet, digit: int, count: int) -> ImageSet:
-    index = torch.nonzero(images.labels == digit).flatten()[:count]
-    require(len(index) == count, f"only {len(index)} held-out images of digit {digit}; use fewer --edit-images")
-    return ImageSet(images.images[index], images.labels[index], images.name)
+    chosen = images.of_classes([digit], count)
+    require(len(chosen) == count, f"only {len(chosen)} held-out images of digit {digit}; use fewer --edit-images")
+    return chosen
 
 
 def _edit(config: Config, models: Any, sources: ImageSet, runtime: Any, progress: Progress
