@@ -88,6 +88,22 @@ async def test_the_footer_lists_the_keys_that_work_now(deck, store, clock, tmp_p
         assert {"Again", "Hard", "Good", "Easy"} <= footer and "Show answer" not in footer
 
 
+async def test_an_answer_the_store_cannot_write_is_reported_and_the_card_stays(deck, store, clock, tmp_path):
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions(new_per_day=2))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        first = text(app, "#question")
+        store._db.execute("PRAGMA query_only = ON")  # every write now fails, as on a full disk
+        await answer_flashcard(pilot, "3")
+        assert text(app, "#question") == first and app.is_running
+        assert any("not saved" in note.message for note in app._notifications)
+        store._db.execute("PRAGMA query_only = OFF")  # space freed: the same card is answered
+        await pilot.press("3")
+        await pilot.pause()
+        assert text(app, "#question") != first
+    assert [r.item_id for r in store.reviews()] == ["dm-001"]
+
+
 async def test_rating_buttons_show_the_interval_that_is_saved(deck, store, clock, tmp_path):
     app = make_app(deck, store, clock, tmp_path, ReviewOptions(new_per_day=1))
     async with app.run_test(size=SIZE) as pilot:

@@ -109,6 +109,16 @@ class ReviewScreen(Screen[None]):
     def action_next(self) -> None:
         self.app.show_home()
 
+    def save(self, rating: Rating) -> bool:
+        """Record the answer. A store that cannot write (a full disk) leaves the card on screen and says so."""
+        try:
+            self.session.answer(rating)
+        except UserError as exc:
+            self.notify(f"{exc} This answer was not saved: free some space and answer again.",
+                        severity="error", timeout=15)
+            return False
+        return True
+
     def action_undo(self) -> None:
         try:
             item = self.session.undo()
@@ -169,8 +179,8 @@ class FlashcardScreen(ReviewScreen):
         self.refresh_bindings()
 
     def action_rate(self, key: str) -> None:
-        self.session.answer(RATING_KEYS[key])
-        self.show_card()
+        if self.save(RATING_KEYS[key]):
+            self.show_card()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -218,7 +228,8 @@ class ChoiceScreen(ReviewScreen):
     def action_pick(self, index: int) -> None:
         assert self.choice is not None
         rating = self.choice.grade(index, self.session.elapsed)
-        self.session.answer(rating)
+        if not self.save(rating):
+            return
         feedback = self.query_one("#feedback", Static)
         if index == self.choice.answer:
             feedback.update(f"[b]Right[/b] ({rating.name}). Enter: next card")
