@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 
 import pytest
 from fsrs import Rating
@@ -308,3 +309,29 @@ async def test_running_a_demo_from_its_screen_keeps_the_ui_live(deck, store, clo
         assert str(run) in text(app, "#demo-latest") and "(complete" in text(app, "#demo-latest")
         paths = [str(s.content) for s in app.screen.query(".figure-path")]
         assert paths == [str(run / name) for name in ("corruption_grid.png", "alpha_bar_curves.png")]
+
+
+async def test_leaving_the_demo_screen_stops_its_run_and_marks_it_incomplete(deck, store, clock, tmp_path, monkeypatch):
+    from learnapp.demos import noise_corruption
+
+    def slow(config, out_dir, progress):
+        for step in range(500):  # ten seconds unless stopped
+            progress("work", step, 500)
+            time.sleep(0.02)
+
+    monkeypatch.setattr(noise_corruption, "run", slow)
+    app = make_app(deck, store, clock, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("down", "d")
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause(0.3)
+        started = time.monotonic()
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert time.monotonic() - started < 5 and app.is_running
+        assert type(app.screen).__name__ == "HomeScreen"
+    (run,) = (tmp_path / "runs" / "noise-corruption").iterdir()
+    record = json.loads((run / "metrics.json").read_text())
+    assert record["status"] == "incomplete" and record["error"] == "interrupted"

@@ -1,7 +1,9 @@
 """Demo: what a topic's demo shows — its newest run's figures and metrics — and running it.
 
 A run started here is the quick preset, in a thread worker, so the UI keeps answering; the
-demo reports through the same progress callback the CLI's bar uses.
+demo reports through the same progress callback the CLI's bar uses. Leaving the screen or the
+app stops the run at its next report, as Ctrl-C does in the CLI (marked incomplete): a thread
+left running would keep the process alive after the app has closed.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 from pathlib import Path
 
 from textual import work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -24,7 +27,7 @@ SHOWN_METRICS = 8
 
 class DemoScreen(Screen[None]):
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("escape", "app.pop_screen", "Back (stops a run)"),
         Binding("r", "run", "Run quick preset"),
     ]
 
@@ -83,12 +86,18 @@ class DemoScreen(Screen[None]):
     def run_demo(self) -> None:
         from learnapp.demos.runner import run_quick
 
+        worker = get_current_worker()
+
         def progress(stage: str, done: int, total: int, note: str = "") -> None:
+            if worker.is_cancelled:  # the screen was left or the app is closing
+                raise KeyboardInterrupt
             self.app.call_from_thread(self._progress, stage, done, total, note)
 
         try:
             folder = run_quick(self.demo, self.app.runs_dir, progress)
             message = f"Finished: {folder}"
+        except KeyboardInterrupt:
+            return  # stopped because nobody is looking any more
         except Exception as exc:  # shown in the UI: a failed demo must not take the quiz down
             message = f"The demo stopped: {exc}"
         self.app.call_from_thread(self._finished, message)
