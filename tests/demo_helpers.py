@@ -38,3 +38,9 @@ def only_run(base: Path, demo: str) -> Path:
 
 def metrics(run: Path) -> dict:
     return json.loads((run / "metrics.json").read_text())
+
+
+def assert_written(run: Path, *names: str) -> None:
+    """Each file exists in the run folder with real content (an empty or stub figure is under 1 kB)."""
+    small = {name: (run / name).stat().st_size if (run / name).exists() else None for name in names}
+    assert all(size is not None and size > 1000 for size in small.values()), small
