@@ -10,12 +10,16 @@ where CARD is {"state": 1-3, "step", "stability", "difficulty", "due", "last_rev
 FSRS defines them, times in ISO 8601 UTC with microseconds. Floats are written with
 Python's shortest exact repr, so export -> import -> export gives the same bytes.
 
+Export never writes onto the store, nor over an existing file unless forced (`outfile`).
 Import checks the whole file before writing anything, then adds every review the store
 lacks in one transaction and rebuilds card states from the log (`Store.merge_reviews`).
 Reviews already stored are skipped, so importing a backup twice changes nothing; a
-malformed file, or a review that contradicts a stored one, is refused whole.
+malformed file, a review that contradicts a stored one, or (unless allowed) reviews of
+items the deck does not have, are refused whole: the append-only log cannot take them back.
 
-Public API: `export_log(store, path) -> int`, `import_log(store, path) -> (added, skipped)`,
+Public API: `export_log(store, path, force=False) -> int`,
+`import_log(store, path, known_ids, allow_unknown=False) -> (added, skipped)`,
+`plan_import(store, path, known_ids) -> ImportPlan` (what an import would add, for --dry-run),
 `check_log(path) -> int` (how many reviews a valid export holds).
 """
 
@@ -23,8 +27,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -32,6 +38,7 @@ from typing import Any
 from fsrs import Card, Rating, State
 
 from learnapp.errors import UserError
+from learnapp.outfile import replacing
 from learnapp.store import Review, ReviewConflict, Store
 
 FORMAT = "learnapp-review-log"
@@ -39,6 +46,8 @@ VERSION = 1
 HEADER = {"format": FORMAT, "version": VERSION}
 CARD_KEYS = ("state", "step", "stability", "difficulty", "due", "last_review")
 REVIEW_KEYS = ("item", "reviewed_at", "rating", "duration_ms", "before", "after")
+MAX_LINE = 65_536  # a review line is ~400 characters: a longer one is not an export, and is never read whole
+SHOWN_IDS = 5  # unknown ids named in a message
 
 
 def _time(moment: datetime) -> str:
@@ -70,23 +79,15 @@ def _line(review: Review) -> str:
     return json.dumps(record, ensure_ascii=False, allow_nan=False)
 
 
-def export_log(store: Store, path: Path) -> int:
-    """Write every review to `path` (replaced atomically); return how many."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.partial")
+def export_log(store: Store, path: Path, *, force: bool = False) -> int:
+    """Write every review to `path` and return how many (see `outfile.replacing` for the rules:
+    never onto the store, over an existing file only with `force`, whole or not at all)."""
     count = 0
-    try:
-        with temporary.open("w", encoding="utf-8", newline="\n") as out:
-            out.write(json.dumps(HEADER) + "\n")
-            for review in store.reviews():
-                out.write(_line(review) + "\n")
-                count += 1
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    with replacing(Path(path), force=force, protected=store.files) as out:
+        out.write((json.dumps(HEADER) + "\n").encode())
+        for review in store.reviews():
+            out.write((_line(review) + "\n").encode())
+            count += 1
     return count
 
 
@@ -175,17 +176,24 @@ def _parse_review(text: str) -> Review:
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     """The numbered review lines of an export, read as they are needed; UserError if it is none."""
+    path = Path(path)
+    if path.exists() and not path.is_file():  # a folder, or a pipe or device that could block or never end
+        raise UserError(f"cannot read {path}: it is not a plain file")
     try:
-        with Path(path).open(encoding="utf-8") as lines:
+        with path.open(encoding="utf-8") as lines:
             try:
-                header = json.loads(lines.readline())
+                header = json.loads(lines.readline(MAX_LINE))
             except json.JSONDecodeError:
                 header = None
             if not isinstance(header, dict) or header.get("format") != FORMAT:
                 raise UserError(f"{path} is not a learnapp export (its first line must be {json.dumps(HEADER)})")
             if header.get("version") != VERSION:
                 raise UserError(f"{path} is export version {header.get('version')!r}; this learnapp reads {VERSION}")
-            for number, text in enumerate(lines, start=2):
+            number = 1
+            while text := lines.readline(MAX_LINE + 1):
+                number += 1
+                if len(text) > MAX_LINE:
+                    raise UserError(f"{path} refused, nothing imported: line {number} is over {MAX_LINE} characters")
                 if text.strip():
                     yield number, text
     except UnicodeDecodeError:
@@ -209,27 +217,89 @@ def check_log(path: Path) -> int:
     return count
 
 
-def import_log(store: Store, path: Path) -> tuple[int, int]:
-    """Add the reviews of export `path` that `store` lacks; return (added, already there).
+@dataclass(frozen=True)
+class ImportPlan:
+    """What importing an export adds: per item id, the reviews the store lacks."""
 
-    Two passes, so a large export never sits in memory: the first checks every line, the
-    second adds the reviews inside one transaction that any problem rolls back.
-    """
-    total = check_log(path)
-    line = 0
+    path: Path
+    new: Counter[str]
+    already: int
+    unknown: tuple[str, ...]  # ids among `new` that the deck lacks, sorted
 
-    def reviews() -> Iterator[Review]:
-        nonlocal line
-        for line, text in _lines(path):
-            yield _parse_review(text)
+    @property
+    def known_count(self) -> int:
+        return sum(count for item, count in self.new.items() if item not in self.unknown)
 
+    @property
+    def unknown_count(self) -> int:
+        return sum(self.new[item] for item in self.unknown)
+
+    def describe(self) -> str:
+        unknown = ", ".join(f"{item}: {self.new[item]}" for item in self.unknown[:SHOWN_IDS])
+        more = f" and {len(self.unknown) - SHOWN_IDS} more" if len(self.unknown) > SHOWN_IDS else ""
+        return (
+            f"would add {self.known_count} review(s) of {len(self.new) - len(self.unknown)} item(s) in the deck "
+            f"and {self.unknown_count} review(s) of {len(self.unknown)} item(s) not in it"
+            + (f" ({unknown}{more})" if unknown else "")
+            + f"; {self.already} already there"
+        )
+
+    def refusal(self) -> UserError:
+        shown = ", ".join(self.unknown[:SHOWN_IDS]) + (", ..." if len(self.unknown) > SHOWN_IDS else "")
+        return UserError(
+            f"{self.path} refused, nothing imported: {self.unknown_count} review(s) name {len(self.unknown)} "
+            f"item id(s) the deck does not have ({shown}); add --allow-unknown-ids to import them anyway, "
+            f"or --dry-run to see what would be added"
+        )
+
+
+def _reviews(path: Path, where: list[int]) -> Iterator[Review]:
+    """The reviews of an already checked export; `where[0]` follows the line being read."""
+    for where[0], text in _lines(path):
+        yield _parse_review(text)
+
+
+@contextmanager
+def _reading(path: Path, where: list[int]) -> Iterator[None]:
+    """The errors of a pass over a checked export, as the learner's one line."""
     try:
-        added = store.merge_reviews(reviews())
+        yield
     except ReviewConflict:
         raise UserError(
-            f"{path} refused, nothing imported: line {line} contradicts a stored "
+            f"{path} refused, nothing imported: line {where[0]} contradicts a stored "
             f"review of the same item at the same time"
         ) from None
     except _Bad:
         raise UserError(f"{path} changed while it was being imported; nothing imported") from None
-    return added, total - added
+
+
+def plan_import(store: Store, path: Path, known_ids: Collection[str] | None = None) -> ImportPlan:
+    """Check export `path` whole and say what importing it would add; changes nothing.
+
+    `known_ids`: the deck's item ids; reviews of other ids are listed as unknown (None: no check).
+    """
+    path = Path(path)
+    total = check_log(path)
+    where = [0]
+    with _reading(path, where):
+        new = store.missing_reviews(_reviews(path, where))
+    unknown = tuple(sorted(item for item in new if known_ids is not None and item not in known_ids))
+    return ImportPlan(path, new, total - sum(new.values()), unknown)
+
+
+def import_log(
+    store: Store, path: Path, known_ids: Collection[str] | None = None, *, allow_unknown: bool = False
+) -> tuple[int, int]:
+    """Add the reviews of export `path` that `store` lacks; return (added, already there).
+
+    Reviews of ids not in `known_ids` refuse the whole file unless `allow_unknown`. The file
+    is read in passes, so a large export never sits in memory: a check of every line, a
+    read-only comparison with the store, then one transaction that any problem rolls back.
+    """
+    plan = plan_import(store, path, known_ids)
+    if plan.unknown and not allow_unknown:
+        raise plan.refusal()
+    where = [0]
+    with _reading(plan.path, where):
+        added = store.merge_reviews(_reviews(plan.path, where))
+    return added, plan.already + sum(plan.new.values()) - added

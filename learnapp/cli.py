@@ -9,9 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NoReturn
 
 from learnapp.errors import UserError
+
+SHOWN_PROBLEMS = 200  # a broken deck of thousands of items still prints a readable amount
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -26,8 +30,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     deck, problems = validate(path)
     if problems:
         # plain lines, never wrapped: editors and grep jump to file:line
-        for problem in problems:
+        for problem in problems[:SHOWN_PROBLEMS]:
             print(problem)
+        if len(problems) > SHOWN_PROBLEMS:
+            print(f"... and {len(problems) - SHOWN_PROBLEMS} more problem(s) not shown")
         print(f"{len(problems)} problem(s) in {path}")
         return 1
     console = Console(highlight=False)
@@ -52,14 +58,17 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 def cmd_progress(args: argparse.Namespace) -> int:
     from learnapp.store import Store, default_path
 
-    if args.plot and Path(args.plot).suffix.lower() not in PLOT_SUFFIXES:
-        raise UserError(f"--plot needs a file ending in {', '.join(PLOT_SUFFIXES)}, not {args.plot!r}")
+    _check_progress_options(args)
     with Store(default_path(args.data_dir)) as store:
         if args.import_file or args.export_file:
             return _backup(store, args)
         from learnapp import stats
         from learnapp.content import load_deck
 
+        if args.plot:
+            from learnapp.outfile import check_target
+
+            check_target(Path(args.plot), force=args.force, protected=store.files)  # before any output
         deck = load_deck()
         figures = stats.progress(deck, store)
         # With --json, stdout carries the JSON alone; notes go to stderr.
@@ -69,23 +78,43 @@ def cmd_progress(args: argparse.Namespace) -> int:
         else:
             _print_progress(figures, store.path)
         if args.plot:
-            try:
-                written = stats.plot(deck, store, Path(args.plot))
-            except OSError as exc:
-                raise UserError(f"cannot write {args.plot}: {exc.strerror or exc}") from None
+            written = stats.plot(deck, store, Path(args.plot), force=args.force)
             print(f"chart written to {written}", file=notes)
     return 0
 
 
+def _check_progress_options(args: argparse.Namespace) -> None:
+    """Options that would be ignored in this combination are refused, not silently dropped."""
+    if args.plot and Path(args.plot).suffix.lower() not in PLOT_SUFFIXES:
+        raise UserError(f"--plot needs a file ending in {', '.join(PLOT_SUFFIXES)}, not {args.plot!r}")
+    backup = "--export" if args.export_file else "--import" if args.import_file else None
+    if backup and (args.json or args.plot):
+        raise UserError(f"{backup} cannot be combined with {'--json' if args.json else '--plot'}")
+    if args.force and not (args.export_file or args.plot):
+        raise UserError("--force only applies to --export FILE or --plot FILE")
+    for flag, given in (("--dry-run", args.dry_run), ("--allow-unknown-ids", args.allow_unknown_ids)):
+        if given and not args.import_file:
+            raise UserError(f"{flag} only applies to --import FILE")
+
+
 def _backup(store, args: argparse.Namespace) -> int:
-    from learnapp.backup import export_log, import_log
+    from learnapp import backup
 
     if args.export_file:
-        count = export_log(store, Path(args.export_file))
+        count = backup.export_log(store, Path(args.export_file), force=args.force)
         print(f"exported {count} review(s) from {store.path} to {args.export_file}")
-    else:
-        added, skipped = import_log(store, Path(args.import_file))
-        print(f"imported {added} review(s) into {store.path}; {skipped} were already there")
+        return 0
+    from learnapp.content import load_deck
+
+    known = load_deck().by_id.keys()
+    if args.dry_run:
+        plan = backup.plan_import(store, Path(args.import_file), known)
+        print(f"{plan.describe()}; nothing was changed (dry run)")
+        if plan.unknown and not args.allow_unknown_ids:
+            raise plan.refusal()
+        return 0
+    added, skipped = backup.import_log(store, Path(args.import_file), known, allow_unknown=args.allow_unknown_ids)
+    print(f"imported {added} review(s) into {store.path}; {skipped} were already there")
     return 0
 
 
@@ -127,6 +156,14 @@ def _print_progress(figures, path: Path) -> None:
     )
 
 
+def _interactive() -> bool:
+    """Both ends are a terminal (a closed stream is None or has no descriptor)."""
+    try:
+        return all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout))
+    except ValueError:  # isatty on a closed file
+        return False
+
+
 def cmd_quiz(args: argparse.Namespace) -> int:
     """`learnapp quiz ...` starts reviewing at once; plain `learnapp` opens the topics."""
     from learnapp import paths
@@ -137,13 +174,17 @@ def cmd_quiz(args: argparse.Namespace) -> int:
     deck = load_deck()
     start = None
     if args.command == "quiz":
-        if args.new is not None and args.new < 0:
-            raise UserError(f"--new must be 0 or more, not {args.new}")
         select_items(deck, args.topic)  # an unknown topic fails here, before the screen is taken
         from learnapp.tui.app import ReviewOptions
 
         start = ReviewOptions(tuple(args.topic or ()), args.mode, args.cram, args.new if args.new is not None
                               else NEW_PER_DAY)
+    if not _interactive():
+        # Without a terminal Textual would draw into a pipe or wait on input that never comes, forever.
+        raise UserError(
+            "the quiz needs an interactive terminal (stdin and stdout must both be one); without one, "
+            "`learnapp progress` shows progress, `learnapp validate` checks the deck, `learnapp demo` lists the demos"
+        )
     with Store(default_path(args.data_dir)) as store:
         from learnapp.tui.app import LearnApp
 
@@ -156,30 +197,96 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if not args.name:
         return runner.list_demos()
-    return runner.run_cli(args.name, args.options, args.data_dir)
+    options, data_dir = _take_data_dir(args.options)
+    return runner.run_cli(args.name, options, data_dir or args.data_dir)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="learnapp",
-        description="Learn diffusion models in the terminal: spaced-repetition cards and runnable demos.",
-    )
+def _take_data_dir(options: list[str]) -> tuple[list[str], str | None]:
+    """`demo NAME ... --data-dir D ...`: the global option leaves the demo's own options, the last one wins."""
+    rest, data_dir = [], None
+    words = iter(options)
+    for word in words:
+        if word == "--":  # what follows is the demo's, whatever it looks like
+            rest += [word, *words]
+        elif word == "--data-dir":
+            data_dir = next(words, None)
+            if data_dir is None:
+                raise UserError("argument --data-dir: expected one argument")
+            data_dir = _folder(data_dir)
+        elif word.startswith("--data-dir="):
+            data_dir = _folder(word.partition("=")[2])
+        else:
+            rest.append(word)
+    return rest, data_dir
+
+
+class _Parser(argparse.ArgumentParser):
+    """A bad option is one `learnapp: error:` line, like every other bad input (argparse prints usage too)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UserError(f"{message} (see `{self.prog} --help`)")
+
+
+def _folder(text: str) -> str:
+    if not text.strip():
+        # an empty --data-dir would silently fall back to the real data dir
+        raise UserError("--data-dir needs a folder, not an empty name")
+    return text
+
+
+def _whole_number(option: str, low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high], else one line naming the option."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise UserError(f"{option} must be a whole number, not {text!r}") from None
+        if value < low:
+            raise UserError(f"{option} must be {low} or more, not {value}")
+        if value > high:
+            raise UserError(f"{option} must be {high} or less, not {value}")
+        return value
+
+    return parse
+
+
+MAX_NEW_PER_DAY = 9999  # Anki's own limit; larger values would only overflow SQLite's LIMIT
+
+
+def _global_options(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """Options every command takes, before or after its name (`learnapp quiz --data-dir D`).
+
+    After the command the default is SUPPRESS, so an option left out there keeps the value
+    given before the command instead of resetting it.
+    """
     parser.add_argument(
         "--data-dir",
         metavar="DIR",
+        type=_folder,
+        default=argparse.SUPPRESS if after_command else None,
         help="where progress and demo runs are kept (default: $LEARNAPP_DATA_DIR or the user data dir)",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="learnapp",
+        description="Learn diffusion models in the terminal: spaced-repetition cards and runnable demos.",
+    )
+    _global_options(parser, after_command=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    validate = commands.add_parser(
-        "validate", help="check a deck (default: the shipped one) and report every problem"
-    )
+    def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, **kwargs)
+        _global_options(sub, after_command=True)
+        return sub
+
+    validate = command("validate", help="check a deck (default: the shipped one) and report every problem")
     validate.add_argument("path", nargs="?", help="a deck directory or a topic YAML file")
     validate.set_defaults(handler=cmd_validate)
 
-    progress = commands.add_parser(
-        "progress", help="show progress per topic; chart it; back up or restore the review log"
-    )
+    progress = command("progress", help="show progress per topic; chart it; back up or restore the review log")
     progress.add_argument("--json", action="store_true", help="print the figures as JSON")
     progress.add_argument("--plot", metavar="FILE.png", help="also draw a chart (PNG, SVG or PDF)")
     backup = progress.add_mutually_exclusive_group()
@@ -190,18 +297,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--import", dest="import_file", metavar="FILE",
         help="add the reviews of an export; a malformed file is refused whole",
     )
+    progress.add_argument(
+        "--force", action="store_true", help="let --export or --plot replace an existing file (never the store)"
+    )
+    progress.add_argument(
+        "--allow-unknown-ids", action="store_true", help="let --import add reviews of items the deck does not have"
+    )
+    progress.add_argument("--dry-run", action="store_true", help="with --import: say what would be added, change nothing")
     progress.set_defaults(handler=cmd_progress)
 
-    quiz = commands.add_parser("quiz", help="review the cards that are due (the default without a command)")
+    quiz = command("quiz", help="review the cards that are due (the default without a command)")
     quiz.add_argument("--topic", action="append", metavar="T", help="only this topic (repeat for several)")
     quiz.add_argument("--mode", choices=("flashcards", "choice"), default="flashcards",
                       help="reveal and rate yourself, or pick among four answers (default: flashcards)")
     quiz.add_argument("--cram", action="store_true", help="practise every card; the schedule is not touched")
     # the default lives in srs, which --help must not import (start-up time)
-    quiz.add_argument("--new", type=int, metavar="N", help="new cards a day (default: 20, as in Anki)")
+    quiz.add_argument("--new", type=_whole_number("--new", 0, MAX_NEW_PER_DAY), metavar="N",
+                      help=f"new cards a day, 0 to {MAX_NEW_PER_DAY} (default: 20, as in Anki)")
     quiz.set_defaults(handler=cmd_quiz)
     parser.set_defaults(handler=cmd_quiz)
-    demo = commands.add_parser(
+    demo = command(
         "demo",
         help="list the demos, or run one: learnapp demo NAME [--quick] [options] (NAME --help lists them)",
         description="Without NAME: list the demos. With NAME: run it; `learnapp demo NAME --help` shows its options.",
@@ -212,10 +327,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tolerant_output() -> None:
+    """A character the terminal's encoding lacks (LANG=C, a latin-1 console) prints as '?', not a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", None) == "strict":
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):  # a closed or unusual stream: leave it be
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    _tolerant_output()
     try:
+        args = build_parser().parse_args(argv)
         return args.handler(args)
     except UserError as exc:
         print(f"learnapp: error: {exc}", file=sys.stderr)
@@ -223,6 +349,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("learnapp: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader left (`learnapp progress | head`): nothing more to say, and nowhere to say it.
+        sys.stdout = None  # type: ignore[assignment]  # no flush of the dead pipe at exit
+        return 141
 
 
 if __name__ == "__main__":

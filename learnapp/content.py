@@ -45,6 +45,10 @@ ITEM_FIELDS = {
 }
 TEXT_FIELDS = ("question", "answer", "notes", "title", "description")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+MAX_FILE_BYTES = 1_000_000  # a topic of 100 cards is ~20 kB; beyond this it is not a topic file
+MAX_DEPTH = 10  # a topic file nests 4 deep (topic, items, an item, its tags)
+SHOWN_PLACES = 5  # places listed for a duplicate; the rest are counted
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -133,8 +137,8 @@ def validate(path: Path, check_encoding: bool = True) -> tuple[Deck | None, list
         files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
         if not files:
             return None, [Problem(str(path), 0, "no .yaml files in this directory")]
-    elif path.is_file():
-        files = [path]
+    elif path.exists():
+        files = [path]  # a device or a pipe is reported by check_file, in one line
     else:
         return None, [Problem(str(path), 0, "no such file or directory")]
 
@@ -181,19 +185,42 @@ class _Checker:
     def report(self, file: str, line: int, message: str) -> None:
         self.problems.append(Problem(file, line, message))
 
-    def check_file(self, path: Path) -> None:
+    def read(self, path: Path) -> str | None:
+        """The text of a topic file, or None once its one problem is reported."""
         file = str(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            self.report(file, 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
-            return
+            if not path.is_file():
+                self.report(file, 0, "not a plain file (a folder or a device cannot be a topic file)")
+                return None
+            with path.open("rb") as stream:
+                data = stream.read(MAX_FILE_BYTES + 1)  # never more, whatever stat said
         except OSError as exc:
-            self.report(file, 0, f"cannot read: {exc.strerror}")
-            return
-        loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        loader = loader_class(text)
+            self.report(file, 0, f"cannot read: {exc.strerror or exc}")
+            return None
+        if len(data) > MAX_FILE_BYTES:
+            self.report(file, 0, f"over {MAX_FILE_BYTES:,} bytes: too large for a topic file")
+            return None
         try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            self.report(file, line, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+            return None
+
+    def check_file(self, path: Path) -> None:
+        file = str(path)
+        text = self.read(path)
+        if text is None:
+            return
+        loader = None
+        try:
+            # Events first: anchors, aliases and deep nesting are refused before anything is
+            # built from them (an alias bomb expands exponentially; a self-reference never ends).
+            refused = _refused_structure(text)
+            if refused is not None:
+                self.report(file, *refused)
+                return
+            loader = _LOADER(text)
             node = loader.get_single_node()
             if node is not None:
                 self.check_duplicate_keys(file, node)
@@ -206,8 +233,12 @@ class _Checker:
         except yaml.YAMLError as exc:
             self.report(file, 1, f"YAML error: {exc}")
             return
+        except (ValueError, OverflowError) as exc:  # PyYAML builds dates itself: `2001-13-45`
+            self.report(file, 1, f"YAML value error: {exc}")
+            return
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
         if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
             self.report(file, 1, "a topic file must be a mapping with topic, title, demo and items")
             return
@@ -217,11 +248,12 @@ class _Checker:
         if isinstance(node, yaml.MappingNode):
             keys: dict[Any, int] = {}
             for key, value in node.value:
-                if key.value in keys:
-                    self.report(
-                        file, _line(key), f"key '{key.value}' repeated (first on line {keys[key.value]})"
-                    )
-                keys.setdefault(key.value, _line(key))
+                if isinstance(key, yaml.ScalarNode):  # a list or mapping as a key is refused when built
+                    if key.value in keys:
+                        self.report(
+                            file, _line(key), f"key '{key.value}' repeated (first on line {keys[key.value]})"
+                        )
+                    keys.setdefault(key.value, _line(key))
                 self.check_duplicate_keys(file, value)
         elif isinstance(node, yaml.SequenceNode):
             for child in node.value:
@@ -264,7 +296,7 @@ class _Checker:
             if not ID_PATTERN.match(topic_id):
                 self.report(file, lines["topic"], f"topic id '{topic_id}' must be lower-case a-z, 0-9, . _ -")
         demo = data.get("demo")
-        if demo is not None and demo not in DEMOS:
+        if demo is not None and (not isinstance(demo, str) or demo not in DEMOS):
             self.report(
                 file, lines["demo"], f"unknown demo '{demo}' (known: {', '.join(DEMOS)})"
             )
@@ -333,11 +365,31 @@ class _Checker:
             self.report(file, line, f"item {item_id}: demo '{demo}' writes no '{name}' (it writes {known})")
 
     def check_deck(self) -> None:
+        """Each duplicated value once, at its first place, with a few of the others and a count."""
         for what, places in self.seen.items():
             for value, where in places.items():
                 if len(where) < 2:
                     continue
-                for i, (file, line) in enumerate(where):
-                    others = ", ".join(f"{f}:{n}" for j, (f, n) in enumerate(where) if j != i)
-                    shown = value if what != "question" else repr(value[:60])
-                    self.report(file, line, f"duplicate {what} {shown} (also at {others})")
+                (file, line), others = where[0], where[1:]
+                listed = ", ".join(f"{f}:{n}" for f, n in others[:SHOWN_PLACES])
+                more = f" and {len(others) - SHOWN_PLACES} more" if len(others) > SHOWN_PLACES else ""
+                shown = value if what != "question" else repr(value[:60])
+                self.report(file, line, f"duplicate {what} {shown} (also at {listed}{more})")
+
+
+def _refused_structure(text: str) -> tuple[int, str] | None:
+    """(line, message) for the first anchor, alias or too-deep nesting in `text`, else None."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        line = event.start_mark.line + 1
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            sign = "*" if isinstance(event, yaml.AliasEvent) else "&"
+            return line, f"YAML {sign}{anchor}: anchors and aliases are not allowed in a deck; write the value out"
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line, f"nested more than {MAX_DEPTH} levels deep (a topic file needs 4)"
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None

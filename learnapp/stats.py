@@ -10,7 +10,7 @@ with a large log. Public API:
 - `progress(deck, store, ...)` -> Progress: the above plus totals, streak, reviews today;
   `Progress.to_dict()` is what `learnapp progress --json` prints.
 - `daily_ratings`, `due_forecast`, `streak`: the series behind the chart.
-- `plot(deck, store, path, ...)`: a chart (PNG, SVG or PDF, by the suffix) with reviews per
+- `plot(deck, store, path, ..., force=False)`: a chart (PNG, SVG or PDF, by the suffix) with reviews per
   day, the 30-day due forecast and retrievability per topic (matplotlib with the Agg backend,
   imported only here).
 
@@ -29,6 +29,7 @@ from typing import Any
 from fsrs import Rating, Scheduler
 
 from learnapp.content import Deck
+from learnapp.outfile import check_target, replacing
 from learnapp.srs import MASTERED_STABILITY_DAYS, LearningDay, forgetting_curve, utc_now
 from learnapp.store import Store
 
@@ -222,8 +223,15 @@ def plot(
     now: datetime | None = None,
     day: LearningDay | None = None,
     scheduler: Scheduler | None = None,
+    *,
+    force: bool = False,
 ) -> Path:
-    """Write the progress chart to `path` (PNG, SVG or PDF, by its suffix) and return it."""
+    """Write the progress chart to `path` (PNG, SVG or PDF, by its suffix) and return it.
+
+    Never onto the store, nor over an existing file unless `force` (see `outfile.replacing`).
+    """
+    path = Path(path)
+    check_target(path, force=force, protected=store.files)  # before the drawing, which takes a while
     import matplotlib
 
     matplotlib.use("Agg")  # files only: works over SSH and in tests
@@ -285,10 +293,11 @@ def plot(
     ax_topics.set_title("Retrievability per topic (reviewed / items)")
     ax_topics.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2, fontsize=9, frameon=False)
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        with replacing(path, force=force, protected=store.files) as out:
+            fig.savefig(out, format=path.suffix.lstrip(".").lower(), dpi=100)
+    finally:
+        plt.close(fig)
     return path
 
 

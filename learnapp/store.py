@@ -29,7 +29,7 @@ Public API (the UI reaches most of it through `srs.Session` and `stats`):
 - cards: `card(item_id)`, `counters(item_id)`, `due_reviews(before)`, `due_learning(before)`,
   `unseen(item_ids, limit)`, `new_cards_since(moment)`;
 - the log: `record(review) -> id`, `undo(id)`, `reviews()`, `review_count()`,
-  `merge_reviews(reviews)`, `rebuild_cards()`;
+  `merge_reviews(reviews)`, `missing_reviews(reviews)`, `rebuild_cards()`;
 - figures for `stats`: `card_summary`, `reviews_by_topic`, `ratings_between`,
   `days_with_reviews`, `due_between`, inside `with store.snapshot():` for one consistent view;
 - `Review` (one log row), `CardChanged`, `ReviewConflict`, `SCHEMA_VERSION`.
@@ -41,6 +41,7 @@ import functools
 import inspect
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -269,6 +270,11 @@ class Store:
             self._db.close()
             raise
 
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """The database and the files SQLite keeps beside it: nothing may ever be written onto them."""
+        return (self.path, *(self.path.with_name(self.path.name + end) for end in ("-wal", "-shm", "-journal")))
+
     def close(self) -> None:
         self._db.close()
 
@@ -480,19 +486,33 @@ class Store:
         with self._writing():
             for index, review in enumerate(reviews):
                 values = review._values()
-                stored = self._db.execute(
-                    f"SELECT {_LOG_COLUMNS} FROM revlog WHERE item_id = ? AND reviewed_at = ?",
-                    values[:2],
-                ).fetchall()
-                if stored:
-                    if tuple(stored[0]) != values:
-                        raise ReviewConflict(index)
-                    continue
-                self._db.execute(f"INSERT INTO revlog ({_LOG_COLUMNS}) VALUES ({', '.join('?' * 16)})", values)
-                added += 1
+                if self._is_new(values, index):
+                    self._db.execute(f"INSERT INTO revlog ({_LOG_COLUMNS}) VALUES ({', '.join('?' * 16)})", values)
+                    added += 1
             if added:
                 self._rebuild_cards()
         return added
+
+    @_guarded
+    def missing_reviews(self, reviews: Iterable[Review]) -> Counter[str]:
+        """Per item id, how many of `reviews` `merge_reviews` would add; reads only.
+
+        Raises ReviewConflict where `merge_reviews` would.
+        """
+        missing: Counter[str] = Counter()
+        with self.snapshot():
+            for index, review in enumerate(reviews):
+                if self._is_new(review._values(), index):
+                    missing[review.item_id] += 1
+        return missing
+
+    def _is_new(self, values: tuple[Any, ...], index: int) -> bool:
+        stored = self._db.execute(
+            f"SELECT {_LOG_COLUMNS} FROM revlog WHERE item_id = ? AND reviewed_at = ?", values[:2]
+        ).fetchall()
+        if stored and tuple(stored[0]) != values:
+            raise ReviewConflict(index)
+        return not stored
 
     @_guarded
     def rebuild_cards(self) -> None:

@@ -25,8 +25,8 @@ def test_validate_broken_deck_lists_every_problem_and_fails(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"{bad}:3: unknown demo 'nope'" in out
     assert f"{bad}:8: item a: the answer repeats the question" in out
-    assert f"{bad}:5: duplicate item id a" in out and f"{bad}:9: duplicate item id a" in out
-    assert "4 problem(s)" in out
+    assert f"{bad}:5: duplicate item id a (also at {bad}:9)" in out
+    assert "3 problem(s)" in out
 
 
 def test_validate_missing_path_is_one_line_without_traceback(tmp_path, run_cli):
