@@ -175,16 +175,17 @@ def cmd_quiz(args: argparse.Namespace) -> int:
     start = None
     if args.command == "quiz":
         select_items(deck, args.topic)  # an unknown topic fails here, before the screen is taken
-        from learnapp.tui.app import ReviewOptions
-
-        start = ReviewOptions(tuple(args.topic or ()), args.mode, args.cram, args.new if args.new is not None
-                              else NEW_PER_DAY)
     if not _interactive():
         # Without a terminal Textual would draw into a pipe or wait on input that never comes, forever.
         raise UserError(
             "the quiz needs an interactive terminal (stdin and stdout must both be one); without one, "
             "`learnapp progress` shows progress, `learnapp validate` checks the deck, `learnapp demo` lists the demos"
         )
+    if args.command == "quiz":
+        from learnapp.tui.app import ReviewOptions
+
+        start = ReviewOptions(tuple(args.topic or ()), args.mode, args.cram, args.new if args.new is not None
+                              else NEW_PER_DAY)
     with Store(default_path(args.data_dir)) as store:
         from learnapp.tui.app import LearnApp
 

@@ -163,6 +163,8 @@ def _normalise(text: str) -> str:
 
 def _mojibake_fix(text: str) -> str | None:
     """The text as it was meant to read, if it is UTF-8 that was decoded as cp1252/latin-1."""
+    if text.isascii():  # mojibake is made of non-ASCII characters; skipping these halves a large deck's check
+        return None
     import ftfy  # only the validator needs it
 
     fixed = ftfy.fix_encoding(text)
@@ -230,8 +232,12 @@ class _Checker:
             line = mark.line + 1 if mark else 1
             self.report(file, line, f"YAML syntax error: {exc.problem or exc}")
             return
+        except yaml.reader.ReaderError as exc:  # a control character: no mark, a position in the text
+            line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else 1
+            self.report(file, line, f"YAML error: character #x{exc.character:04x} is not allowed: {exc.reason}")
+            return
         except yaml.YAMLError as exc:
-            self.report(file, 1, f"YAML error: {exc}")
+            self.report(file, 1, "YAML error: " + " ".join(str(exc).split()))
             return
         except (ValueError, OverflowError) as exc:  # PyYAML builds dates itself: `2001-13-45`
             self.report(file, 1, f"YAML value error: {exc}")

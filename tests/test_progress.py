@@ -277,3 +277,81 @@ def test_data_dir_that_cannot_be_made_is_a_one_line_error(capsys, tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
     code, _, err = run(capsys, "--data-dir", str(tmp_path / "a-file" / "data"), "progress")
     assert code == 2 and err.startswith("learnapp: error: cannot create the folder") and err.count("\n") == 1
+
+
+# --- nothing the learner has is written over; imports of other decks ----------------------------
+
+
+def test_export_onto_the_live_store_is_refused_and_the_store_kept(capsys, tmp_path, learned):
+    data = copy_of(learned, tmp_path)
+    store = default_path(data)
+    before = store.read_bytes()
+    code, out, err = run(capsys, "--data-dir", str(data), "progress", "--export", str(store), "--force")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert f"{store} is the progress store" in err
+    assert store.read_bytes() == before and sorted(p.name for p in data.iterdir()) == ["progress.sqlite3"]
+
+
+def test_export_and_plot_keep_an_existing_file_unless_forced(capsys, tmp_path, learned):
+    data = copy_of(learned, tmp_path)
+    for option, name in (("--export", "kept.jsonl"), ("--plot", "kept.png")):
+        kept = tmp_path / name
+        kept.write_text("the learner's own file")
+        code, _, err = run(capsys, "--data-dir", str(data), "progress", option, str(kept))
+        assert code == 2 and err == f"learnapp: error: {kept} already exists; add --force to replace it\n"
+        assert kept.read_text() == "the learner's own file"
+        assert run(capsys, "--data-dir", str(data), "progress", option, str(kept), "--force")[0] == 0
+        assert kept.read_text(errors="replace") != "the learner's own file"
+    # no temporary file is left beside them
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "kept.jsonl", "kept.png"]
+
+
+def with_unknown_ids(source: Path, target: Path, count: int) -> Path:
+    """An export of `source` plus `count` reviews of ids this deck does not have."""
+    lines = source.read_text().splitlines()
+    extra = [json.dumps(json.loads(lines[1]) | {"item": f"other-{n:03d}"}) for n in range(count)]
+    target.write_text("\n".join([*lines, *extra]) + "\n")
+    return target
+
+
+def test_import_of_unknown_ids_is_refused_whole_unless_allowed(capsys, tmp_path, learned):
+    exported = tmp_path / "a.jsonl"
+    run(capsys, "--data-dir", str(copy_of(learned, tmp_path)), "progress", "--export", str(exported))
+    backup = with_unknown_ids(exported, tmp_path / "b.jsonl", 7)
+    target = tmp_path / "second"
+    Store(default_path(target)).close()
+    before = dump(default_path(target))
+    code, out, err = run(capsys, "--data-dir", str(target), "progress", "--import", str(backup))
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "7 review(s) name 7 item id(s) the deck does not have" in err
+    assert "(other-000, other-001, other-002, other-003, other-004, ...)" in err and "other-005" not in err
+    assert dump(default_path(target)) == before
+    code, out, _ = run(capsys, "--data-dir", str(target), "progress", "--import", str(backup), "--allow-unknown-ids")
+    reviews = len(exported.read_text().splitlines()) - 1
+    assert code == 0 and f"imported {reviews + 7} review(s)" in out
+
+
+def test_dry_run_says_what_would_be_added_and_changes_nothing(capsys, tmp_path, learned):
+    data = copy_of(learned, tmp_path)
+    exported = tmp_path / "a.jsonl"
+    run(capsys, "--data-dir", str(data), "progress", "--export", str(exported))
+    backup = with_unknown_ids(exported, tmp_path / "b.jsonl", 2)
+    reviews = len(exported.read_text().splitlines()) - 1
+    items = len({json.loads(line)["item"] for line in exported.read_text().splitlines()[1:]})
+    target = tmp_path / "second"
+    Store(default_path(target)).close()
+    files = {p.name: p.read_bytes() for p in target.iterdir()}
+
+    code, out, _ = run(capsys, "--data-dir", str(target), "progress", "--import", str(backup), "--dry-run",
+                       "--allow-unknown-ids")
+    assert code == 0 and out == (
+        f"would add {reviews} review(s) of {items} item(s) in the deck and 2 review(s) of 2 item(s) not in it "
+        "(other-000: 1, other-001: 1); 0 already there; nothing was changed (dry run)\n"
+    )
+    code, out, err = run(capsys, "--data-dir", str(target), "progress", "--import", str(backup), "--dry-run")
+    assert code == 2 and out.startswith(f"would add {reviews} review(s)") and "--allow-unknown-ids" in err
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == files
+    # against the store it came from, everything is already there
+    code, out, _ = run(capsys, "--data-dir", str(data), "progress", "--import", str(exported), "--dry-run")
+    assert code == 0 and out.startswith("would add 0 review(s) of 0 item(s) in the deck and 0 review(s) of 0")
+    assert f"; {reviews} already there;" in out
