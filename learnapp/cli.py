@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -204,12 +205,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _take_data_dir(options: list[str]) -> tuple[list[str], str | None]:
     """`demo NAME ... --data-dir D ...`: the global option leaves the demo's own options, the last one wins."""
-    rest, data_dir = [], None
+    rest: list[str] = []
+    data_dir: str | None = None
     words = iter(options)
     for word in words:
-        if word == "--":  # what follows is the demo's, whatever it looks like
-            rest += [word, *words]
-        elif word == "--data-dir":
+        if word == "--data-dir":
             data_dir = next(words, None)
             if data_dir is None:
                 raise UserError("argument --data-dir: expected one argument")
@@ -343,7 +343,10 @@ def main(argv: list[str] | None = None) -> int:
     _tolerant_output()
     try:
         args = build_parser().parse_args(argv)
-        return args.handler(args)
+        code = args.handler(args)
+        if sys.stdout is not None:
+            sys.stdout.flush()  # a reader that left shows here, not as a traceback at interpreter exit
+        return code
     except UserError as exc:
         print(f"learnapp: error: {exc}", file=sys.stderr)
         return 2
@@ -352,7 +355,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # The reader left (`learnapp progress | head`): nothing more to say, and nowhere to say it.
-        sys.stdout = None  # type: ignore[assignment]  # no flush of the dead pipe at exit
+        # What is still buffered goes to /dev/null at exit instead of failing again (Python's recipe).
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (AttributeError, OSError):  # not a real file (a test's capture): nothing to flush at exit
+            pass
         return 141
 
 
