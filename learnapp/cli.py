@@ -304,7 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     progress.add_argument(
         "--allow-unknown-ids", action="store_true", help="let --import add reviews of items the deck does not have"
     )
-    progress.add_argument("--dry-run", action="store_true", help="with --import: say what would be added, change nothing")
+    progress.add_argument(
+        "--dry-run", action="store_true", help="with --import: say what would be added, change nothing"
+    )
     progress.set_defaults(handler=cmd_progress)
 
     quiz = command("quiz", help="review the cards that are due (the default without a command)")

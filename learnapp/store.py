@@ -40,6 +40,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import os
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -211,6 +212,12 @@ def _translate(path: Path, exc: sqlite3.Error) -> Exception:
     if ("disk" in message and ("full" in message or "i/o" in message)) or "readonly" in message:
         return UserError(f"cannot write {path}: {exc}. Every answer committed before this one is kept.")
     if "unable to open" in message:
+        if path.is_dir():
+            return UserError(f"cannot open {path}: it is a folder, not a progress database")
+        if not os.access(path.parent, os.W_OK):  # SQLite keeps its -wal and -shm files beside the database
+            return UserError(
+                f"cannot open {path}: its folder {path.parent} is read-only, and SQLite needs to write there"
+            )
         return UserError(f"cannot open {path}: {exc}")
     return _damaged(path, exc)
 

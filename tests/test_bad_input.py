@@ -123,6 +123,8 @@ BAD_OPTIONS: dict[str, tuple[list[str], str]] = {
     "export-onto-the-store": (["progress", "--export", "{store}"], "is the progress store"),
     "export-onto-the-store-wal": (["progress", "--export", "{store}-wal"], "is the progress store"),
     "export-onto-the-store-forced": (["progress", "--export", "{store}", "--force"], "is the progress store"),
+    "export-onto-a-hard-link-of-the-store": (["progress", "--export", "{root}/hard.jsonl", "--force"],
+                                             "is the progress store"),
     "export-onto-the-store-relative": (["progress", "--export", "{data}/../data/./progress.sqlite3"],
                                        "is the progress store"),
     "export-over-existing-file": (["progress", "--export", "{export}"], "already exists; add --force"),
@@ -140,6 +142,7 @@ BAD_OPTIONS: dict[str, tuple[list[str], str]] = {
     "import-missing-file": (["progress", "--import", "{root}/nothing.jsonl"], "cannot read"),
     "import-a-folder": (["progress", "--import", "{root}"], "not a plain file"),
     "import-dev-zero": (["progress", "--import", "/dev/zero"], "not a plain file"),
+    "import-a-pipe": (["progress", "--import", "{root}/pipe.jsonl"], "not a plain file"),
     "import-the-store": (["progress", "--import", "{store}"], "not a learnapp export"),
     "import-with-plot": (["progress", "--import", "{export}", "--plot", "{root}/c.png"], "cannot be combined"),
     "new-not-a-number": (["quiz", "--new", "many"], "--new must be a whole number, not 'many'"),
@@ -175,6 +178,8 @@ def test_a_bad_option_is_one_line_and_changes_nothing(case, paths):
     (paths.root / "old.png").write_bytes(b"a chart the learner kept")
     (paths.root / "folder.png").mkdir()
     (paths.data / "link.png").symlink_to(paths.store)
+    os.link(paths.store, paths.root / "hard.jsonl")
+    os.mkfifo(paths.root / "pipe.jsonl")  # opening it to read would wait for a writer forever
     before, export = snapshot(paths.root), paths.export.read_bytes()
     result = run(["--data-dir", paths.data, *fill(argv, paths)])
     assert_refused(result, says)
@@ -287,6 +292,14 @@ def test_a_folder_named_like_a_topic_file_is_one_problem_line(paths):
     ]
 
 
+def test_a_pipe_in_the_deck_is_one_problem_line_not_a_wait(paths):
+    deck = paths.root / "deck"
+    deck.mkdir()
+    os.mkfifo(deck / "01-topic.yaml")
+    result = run(["validate", deck])
+    assert result.returncode == 1 and result.stdout.splitlines()[0].startswith(f"{deck / '01-topic.yaml'}:0: not a")
+
+
 def test_a_device_as_the_deck_is_one_problem_line():
     result = run(["validate", "/dev/zero"])
     assert result.returncode == 1 and result.stdout.splitlines()[0].startswith("/dev/zero:0: not a plain file")
@@ -338,7 +351,7 @@ BAD_STORES: dict[str, tuple[Callable[[Path], None], str]] = {
     "text": (_replace_with(b"not a database\n" * 100), "is damaged"),
     "newer-schema": (_newer_schema, "written by a newer learnapp (schema 999"),
     "another-program": (_foreign, "made by another program"),
-    "a-folder": (lambda path: (path.unlink(), path.mkdir()), "cannot open"),
+    "a-folder": (lambda path: (path.unlink(), path.mkdir()), "it is a folder, not a progress database"),
 }
 
 
@@ -453,8 +466,9 @@ def test_a_closed_output_pipe_is_not_a_traceback(paths):
 
 @functools.cache
 def _can_mount() -> bool:
-    probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True, check=False) if shutil.which("unshare") else None
-    return probe is not None and probe.returncode == 0
+    if not shutil.which("unshare"):
+        return False
+    return subprocess.run(["unshare", "-rm", "true"], capture_output=True, check=False).returncode == 0
 
 
 def run_read_only(folder: Path, argv: list[str]) -> subprocess.CompletedProcess[str]:
@@ -480,9 +494,9 @@ def run_read_only(folder: Path, argv: list[str]) -> subprocess.CompletedProcess[
 
 
 @pytest.mark.parametrize("argv, says", [
-    (["progress", "--json"], "progress.sqlite3"),
-    (["progress", "--export", "{root}/backup2.jsonl"], "progress.sqlite3"),
-    (["progress", "--import", "{export}"], "progress.sqlite3"),
+    (["progress", "--json"], "is read-only, and SQLite needs to write there"),
+    (["progress", "--export", "{root}/backup2.jsonl"], "is read-only"),
+    (["progress", "--import", "{export}"], "is read-only"),
     (["quiz"], "needs an interactive terminal"),
 ])
 def test_a_read_only_data_dir(argv, says, paths):

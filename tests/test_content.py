@@ -179,7 +179,8 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path):
 def test_duplicate_ids_are_reported_once_naming_both_places(tmp_path):
     text = GOOD_TOPIC.replace("id: dm-002", "id: dm-001")
     found = problems_of(write_deck(tmp_path, text))
-    assert [(n, m.split(" (")[0]) for _, n, m in found] == [(line_of(text, "id: dm-001", 1), "duplicate item id dm-001")]
+    first = line_of(text, "id: dm-001", 1)
+    assert [(n, m.split(" (")[0]) for _, n, m in found] == [(first, "duplicate item id dm-001")]
     assert found[0][2].endswith(f"01-topic.yaml:{line_of(text, 'id: dm-001', 2)})")
 
 
