@@ -227,12 +227,12 @@ class ImportPlan:
     unknown: tuple[str, ...]  # ids among `new` that the deck lacks, sorted
 
     @property
-    def known_count(self) -> int:
-        return sum(count for item, count in self.new.items() if item not in self.unknown)
-
-    @property
     def unknown_count(self) -> int:
         return sum(self.new[item] for item in self.unknown)
+
+    @property
+    def known_count(self) -> int:
+        return sum(self.new.values()) - self.unknown_count
 
     def describe(self) -> str:
         unknown = ", ".join(f"{item}: {self.new[item]}" for item in self.unknown[:SHOWN_IDS])
