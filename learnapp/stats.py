@@ -29,7 +29,7 @@ from typing import Any
 from fsrs import Rating, Scheduler
 
 from learnapp.content import Deck
-from learnapp.outfile import check_target, replacing
+from learnapp.outfile import replacing
 from learnapp.srs import MASTERED_STABILITY_DAYS, LearningDay, forgetting_curve, utc_now
 from learnapp.store import Store
 
@@ -228,18 +228,30 @@ def plot(
 ) -> Path:
     """Write the progress chart to `path` (PNG, SVG or PDF, by its suffix) and return it.
 
-    Never onto the store, nor over an existing file unless `force` (see `outfile.replacing`).
+    Never onto the store, nor over an existing file unless `force` (see `outfile.replacing`);
+    the file is opened first, so an unwritable place is reported before matplotlib even loads.
     """
     path = Path(path)
-    check_target(path, force=force, protected=store.files)  # before the drawing, which takes a while
-    import matplotlib
+    with replacing(path, force=force, protected=store.files) as out:
+        import matplotlib
 
-    matplotlib.use("Agg")  # files only: works over SSH and in tests
+        matplotlib.use("Agg")  # files only: works over SSH and in tests
+        import matplotlib.pyplot as plt
+
+        fig = _figure(deck, store, *_defaults(now, day, scheduler))
+        try:
+            fig.savefig(out, format=path.suffix.lstrip(".").lower(), dpi=100)
+        finally:
+            plt.close(fig)
+    return path
+
+
+def _figure(deck: Deck, store: Store, now: datetime, day: LearningDay, scheduler: Scheduler) -> Any:
+    """The chart as a matplotlib Figure."""
     import matplotlib.dates
-    import matplotlib.ticker
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
-    now, day, scheduler = _defaults(now, day, scheduler)
     with store.snapshot():
         history = daily_ratings(store, now, day)
         forecast = due_forecast(deck, store, now, day)
@@ -292,13 +304,7 @@ def plot(
     ax_topics.set_xlabel("%  (dashed: desired retention)")
     ax_topics.set_title("Retrievability per topic (reviewed / items)")
     ax_topics.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2, fontsize=9, frameon=False)
-
-    try:
-        with replacing(path, force=force, protected=store.files) as out:
-            fig.savefig(out, format=path.suffix.lstrip(".").lower(), dpi=100)
-    finally:
-        plt.close(fig)
-    return path
+    return fig
 
 
 __all__ = [

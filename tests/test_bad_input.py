@@ -119,6 +119,8 @@ BAD_OPTIONS: dict[str, tuple[list[str], str]] = {
     "plot-over-existing-file": (["progress", "--json", "--plot", "{root}/old.png"], "already exists; add --force"),
     "plot-onto-a-folder": (["progress", "--json", "--plot", "{root}/folder.png"], "it is a folder"),
     "plot-onto-the-store-by-link": (["progress", "--json", "--plot", "{data}/link.png"], "is the progress store"),
+    "plot-under-proc": (["progress", "--json", "--plot", "/proc/learnapp-x/c.png"], "cannot write"),
+    "plot-into-read-only-proc": (["progress", "--json", "--plot", "/proc/self/c.png"], "cannot write"),
     "plot-with-export": (["progress", "--plot", "{root}/c.png", "--export", "{root}/e.jsonl"], "cannot be combined"),
     "export-onto-the-store": (["progress", "--export", "{store}"], "is the progress store"),
     "export-onto-the-store-wal": (["progress", "--export", "{store}-wal"], "is the progress store"),
@@ -300,9 +302,18 @@ def test_a_pipe_in_the_deck_is_one_problem_line_not_a_wait(paths):
     assert result.returncode == 1 and result.stdout.splitlines()[0].startswith(f"{deck / '01-topic.yaml'}:0: not a")
 
 
-def test_a_device_as_the_deck_is_one_problem_line():
-    result = run(["validate", "/dev/zero"])
-    assert result.returncode == 1 and result.stdout.splitlines()[0].startswith("/dev/zero:0: not a plain file")
+@pytest.mark.parametrize("target, says", [
+    ("/dev/zero", "0: not a plain file"),
+    ("{store}", "1: not UTF-8 text"),
+    ("{root}/empty", "0: no .yaml files in this directory"),
+])
+def test_a_special_path_as_the_deck_is_one_problem_line(target, says, paths):
+    (paths.root / "empty").mkdir()
+    deck = fill([target], paths)[0]
+    result = run(["validate", deck])
+    lines = result.stdout.splitlines()
+    assert result.returncode == 1 and result.stderr == "" and len(lines) == 2, result.stdout
+    assert lines[0].startswith(f"{deck}:{says}") and lines[1] == f"1 problem(s) in {deck}"
 
 
 def test_ten_thousand_identical_questions_print_a_bounded_report(paths):
