@@ -234,7 +234,8 @@ class _Checker:
             return
         except yaml.reader.ReaderError as exc:  # a control character: no mark, a position in the text
             line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else 1
-            self.report(file, line, f"YAML error: character #x{exc.character:04x} is not allowed: {exc.reason}")
+            character = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+            self.report(file, line, f"YAML error: character {character} is not allowed: {exc.reason}")
             return
         except yaml.YAMLError as exc:
             self.report(file, 1, "YAML error: " + " ".join(str(exc).split()))
