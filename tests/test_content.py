@@ -34,14 +34,15 @@ def test_shipped_deck_has_no_problems():
     assert problems == []
 
 
-def test_exactly_140_items_with_source_numbers_1_to_140(deck):
-    assert len(deck.items) == 140
-    assert sorted(item.source for item in deck.items) == list(range(1, 141))
+def test_exactly_140_source_items_numbered_1_to_140(deck):
+    from_source = [item for item in deck.items if not item.added]
+    assert len(from_source) == 140
+    assert sorted(item.source for item in from_source) == list(range(1, 141))
 
 
 def test_topics_follow_the_course_order_and_source_numbering(deck):
     assert [t.id for t in deck.topics] == COURSE_TOPIC_ORDER
-    sources = [item.source for item in deck.items]
+    sources = [item.source for item in deck.items if not item.added]
     assert sources == sorted(sources)
 
 
@@ -87,10 +88,15 @@ items:
     source: 1
     question: What are diffusion models?
     answer: Generative models that refine random noise step by step.
+    distractors:
+      - Classifiers that sort images into labelled classes.
+      - Compression codecs that shrink images losslessly.
+      - Search engines that look up matching images.
   - id: dm-002
     source: 2
     question: How does the Diffusers library help?
     answer: It provides pipelines, models and schedulers.
+    distractors: [It trains large language models., It labels image datasets by hand., It hosts web pages.]
 """
 
 
