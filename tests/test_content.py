@@ -102,7 +102,7 @@ items:
 
 def write_deck(tmp_path: Path, *files: str) -> Path:
     deck_dir = tmp_path / "deck"
-    deck_dir.mkdir()
+    deck_dir.mkdir(parents=True)
     for n, text in enumerate(files, 1):
         (deck_dir / f"{n:02d}-topic.yaml").write_text(text, encoding="utf-8")
     return deck_dir
@@ -230,3 +230,139 @@ def test_not_utf8_and_not_a_mapping(tmp_path):
     (deck_dir / "02-latin1.yaml").write_bytes("topic: caf\xe9\n".encode("latin-1"))
     found = problems_of(deck_dir)
     assert [(f, n) for f, n, _ in found] == [("01-topic.yaml", 1), ("02-latin1.yaml", 1)]
+
+
+# --- the item schema: new fields and multiple-choice rules ---------------------------------------
+
+THIRD_ITEM = """\
+  - id: dm-003
+    source: 3
+    question: What does a scheduler do?
+    answer: It sets how much noise each step adds or removes.
+    distractors:
+      - It decides which GPU runs the model.
+      - It picks the learning rate of the optimiser.
+      - It chooses the image resolution.
+"""
+
+
+def with_third(replacements: dict[str, str] | None = None) -> str:
+    text = GOOD_TOPIC + THIRD_ITEM
+    for old, new in (replacements or {}).items():
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
+def only_problem(tmp_path: Path, text: str) -> tuple[int, str]:
+    found = problems_of(write_deck(tmp_path, text))
+    assert len(found) == 1, found
+    return found[0][1:]
+
+
+def test_all_item_fields_load_into_the_dataclass(tmp_path):
+    text = with_third({
+        "    source: 3\n": "    added: true\n",
+        "    question: What does": "    source_answer: It adds noise.\n    why: The source left out removal.\n"
+                                  "    notes: See the schedulers page.\n    tags: [schedules, noise]\n"
+                                  "    question: What does",
+    })
+    deck, problems = validate(write_deck(tmp_path, text))
+    assert problems == []
+    item = deck.by_id["dm-003"]
+    assert (item.source, item.added, item.topic) == (None, True, "basics")
+    assert (item.source_answer, item.why) == ("It adds noise.", "The source left out removal.")
+    assert item.notes == "See the schedulers page." and item.tags == ("schedules", "noise")
+    assert item.distractors == (
+        "It decides which GPU runs the model.", "It picks the learning rate of the optimiser.",
+        "It chooses the image resolution.",
+    )
+    assert deck.by_id["dm-001"].added is False and deck.by_id["dm-001"].source == 1
+
+
+def test_distractors_are_required(tmp_path):
+    text = with_third({"    distractors:\n      - It decides which GPU runs the model.\n"
+                       "      - It picks the learning rate of the optimiser.\n"
+                       "      - It chooses the image resolution.\n": ""})
+    assert only_problem(tmp_path, text) == (line_of(text, "id: dm-003"), "item dm-003: 'distractors' is missing or empty")
+
+
+def test_fewer_than_three_distractors(tmp_path):
+    text = with_third({"      - It chooses the image resolution.\n": ""})
+    line, message = only_problem(tmp_path, text)
+    assert line == line_of(text, "distractors:", 3)
+    assert message == "item dm-003: 2 distractor(s); multiple choice needs at least 3"
+
+
+def test_a_distractor_repeated_within_the_item(tmp_path):
+    text = with_third({"It chooses the image resolution.": "it decides which GPU runs the model"})
+    assert only_problem(tmp_path, text) == (
+        line_of(text, "it decides which GPU"), "item dm-003: distractor 3 repeats distractor 1"
+    )
+
+
+def test_a_distractor_that_is_an_answer_anywhere_in_the_deck(tmp_path):
+    # dm-001's answer, reworded only in case and punctuation, offered as a wrong option for dm-003
+    text = with_third({"It chooses the image resolution.": "generative models that refine random noise, step by step"})
+    line, message = only_problem(tmp_path, text)
+    assert line == line_of(text, "generative models that refine")
+    assert message.startswith("item dm-003: distractor 3 is the answer of item dm-001 (")
+    assert message.endswith(f"01-topic.yaml:{line_of(text, 'answer: Generative')})")
+
+
+def test_an_answer_twice_as_long_as_every_distractor_gives_itself_away(tmp_path):
+    long_answer = "It sets how much noise each step adds or removes, following a fixed beta schedule over time."
+    text = with_third({"It sets how much noise each step adds or removes.": long_answer})
+    line, message = only_problem(tmp_path, text)
+    assert line == line_of(text, long_answer)
+    assert "the answer (92 characters) is more than 2x as long as its longest distractor (44)" in message
+
+
+@pytest.mark.parametrize(
+    "entry, complaint",
+    [('""', "is empty"), ('"two\\nlines"', "must be one line"), ("[a, list]", "must be text"), ("42", "must be text")],
+)
+def test_each_distractor_is_one_line_of_text(tmp_path, entry, complaint):
+    text = with_third({"      - It chooses the image resolution.": f"      - {entry}"})
+    line, message = only_problem(tmp_path, text)
+    assert line == line_of(text, f"      - {entry}")
+    assert message == f"item dm-003: 'distractors' entry 3 {complaint}"
+
+
+def test_why_is_one_line(tmp_path):
+    text = with_third({"    question: What does": '    source_answer: It adds noise.\n    why: "one\\ntwo"\n'
+                                                  "    question: What does"})
+    assert only_problem(tmp_path, text) == (line_of(text, "why:"), "item dm-003: 'why' must be one line")
+
+
+@pytest.mark.parametrize("given, needed", [("source_answer", "why"), ("why", "source_answer")])
+def test_source_answer_and_why_go_together(tmp_path, given, needed):
+    text = with_third({"    question: What does": f"    {given}: Something else.\n    question: What does"})
+    line, message = only_problem(tmp_path, text)
+    assert line == line_of(text, f"{given}:")
+    assert message.startswith(f"item dm-003: '{given}' needs '{needed}'")
+
+
+def test_an_added_card_has_no_source_and_any_other_card_has_one(tmp_path):
+    both = with_third({"    source: 3\n": "    source: 3\n    added: true\n"})
+    assert only_problem(tmp_path / "both", both) == (
+        line_of(both, "source: 3"), "item dm-003: an added card has no 'source' (it is in no list)"
+    )
+    neither = with_third({"    source: 3\n": ""})
+    assert only_problem(tmp_path / "neither", neither) == (
+        line_of(neither, "id: dm-003"), "item dm-003: 'source' is missing or empty (or mark it 'added: true')"
+    )
+
+
+def test_added_must_be_true_or_false(tmp_path):
+    text = with_third({"    source: 3\n": "    source: 3\n    added: sometimes\n"})
+    assert only_problem(tmp_path, text) == (line_of(text, "added:"), "item dm-003: 'added' must be true or false")
+
+
+def test_a_formula_that_does_not_parse_is_reported_by_validate_only(tmp_path):
+    text = with_third({"It sets how much noise each step adds or removes.": r"It scales $x_0$ by $\sqrt{\bar{\alpha}_t$."})
+    line, message = only_problem(tmp_path, text)
+    assert line == line_of(text, "It scales")
+    assert message.startswith(r"item dm-003: 'answer' has a formula that does not parse: $\sqrt{\bar{\alpha}_t$")
+    # the quiz's loader leaves the check (and matplotlib) to `learnapp validate`
+    assert load_deck(tmp_path / "deck").by_id["dm-003"].answer.startswith("It scales")
