@@ -61,7 +61,15 @@ class Spec:
     key: str = ""  # the YAML key, when it is not the field's name
 
 
-TEXT_KINDS = ("text", "line", "lines")
+# kind -> the type its YAML value has, and the complaint when it has another (text kinds: check_text)
+_TYPES: dict[str, tuple[type, str]] = {
+    "id": (str, "must be text"),
+    "name": (str, "must be text"),
+    "count": (int, "must be a positive whole number"),
+    "flag": (bool, "must be true or false"),
+    "words": (list, "must be a list of words"),
+    "items": (list, "must be a list"),
+}
 
 
 def _yaml(kind: str, required: bool = False, key: str = "", **options: Any) -> Any:
@@ -294,7 +302,7 @@ class _Checker:
                 self.check_duplicate_keys(file, child)
 
     def check_fields(
-        self, file: str, node: yaml.MappingNode, data: dict, schema: dict[str, tuple[str, Spec]], what: str
+        self, file: str, node: yaml.MappingNode, data: dict[Any, Any], schema: dict[str, tuple[str, Spec]], what: str
     ) -> _Fields:
         """Check required, unknown and typed fields and text hygiene; collect the values that pass."""
         value_nodes = {str(key.value): value for key, value in node.value}
@@ -331,17 +339,11 @@ class _Checker:
                 for number, (entry, entry_line) in enumerate(zip(value, lines), 1)
             ]
             return tuple(value) if all(usable) else None
-        expected = {
-            "id": (str, "must be text"),
-            "name": (str, "must be text"),
-            "count": (int, "must be a positive whole number"),
-            "flag": (bool, "must be true or false"),
-            "words": (list, "must be a list of words"),
-            "items": (list, "must be a list"),
-        }
-        kind_type, rule = expected[kind]
-        valid = isinstance(value, kind_type) and not (kind == "count" and (isinstance(value, bool) or value < 1))
-        if kind == "words":
+        kind_type, rule = _TYPES[kind]
+        valid = isinstance(value, kind_type)
+        if kind == "count":
+            valid = valid and not isinstance(value, bool) and value >= 1
+        elif kind == "words":
             valid = valid and all(isinstance(word, str) and word.strip() for word in value)
         if not valid:
             self.report(file, line, f"{label} {rule}")
@@ -370,7 +372,7 @@ class _Checker:
                 self.report(file, line, f"{label} has a formula that does not parse: {problem}")
         return True
 
-    def check_topic(self, file: str, node: yaml.MappingNode, data: dict) -> None:
+    def check_topic(self, file: str, node: yaml.MappingNode, data: dict[Any, Any]) -> None:
         found = self.check_fields(file, node, data, _TOPIC_FIELDS, "topic")
         topic_id = found.values.get("id")
         if topic_id is not None:
@@ -417,7 +419,7 @@ class _Checker:
         self.check_choices(file, found, what)
         return Item(topic=topic, **values) if _complete(values, _ITEM_FIELDS) else None
 
-    def check_source(self, file: str, found: _Fields, what: str, data: dict) -> None:
+    def check_source(self, file: str, found: _Fields, what: str, data: dict[Any, Any]) -> None:
         """A card from the course's list names its number there; an added card has none."""
         if found.values.get("added"):
             if "source" in data:

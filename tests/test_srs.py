@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 import time
-from itertools import combinations
 from datetime import date, timedelta
+from itertools import combinations
 from zoneinfo import ZoneInfo
 
 import pytest
