@@ -33,7 +33,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -47,6 +47,9 @@ MIN_DISTRACTORS = 3
 MAX_ANSWER_TO_DISTRACTOR = 2
 
 
+Kind = Literal["id", "text", "line", "lines", "words", "count", "flag", "name", "items"]
+
+
 @dataclass(frozen=True)
 class Spec:
     """How a field is written in a topic file.
@@ -56,13 +59,13 @@ class Spec:
     (true/false), "name" (a reference, checked by its owner: demo, figure), "items".
     """
 
-    kind: str
+    kind: Kind
     required: bool = False
     key: str = ""  # the YAML key, when it is not the field's name
 
 
 # kind -> the type its YAML value has, and the complaint when it has another (text kinds: check_text)
-_TYPES: dict[str, tuple[type, str]] = {
+_TYPES: dict[Kind, tuple[type, str]] = {
     "id": (str, "must be text"),
     "name": (str, "must be text"),
     "count": (int, "must be a positive whole number"),
@@ -72,34 +75,35 @@ _TYPES: dict[str, tuple[type, str]] = {
 }
 
 
-def _yaml(kind: str, required: bool = False, key: str = "", **options: Any) -> Any:
-    return field(metadata={"yaml": Spec(kind, required, key)}, **options)
+def _yaml(kind: Kind, required: bool = False, key: str = "") -> dict[str, Spec]:
+    """A field's metadata: how a topic file writes it."""
+    return {"yaml": Spec(kind, required, key)}
 
 
 @dataclass(frozen=True, kw_only=True)
 class Item:
-    id: str = _yaml("id", required=True)
+    id: str = field(metadata=_yaml("id", required=True))
     # required unless `added`, which forbids it (checked in _Checker.check_item)
-    source: int | None = _yaml("count", default=None)
-    added: bool = _yaml("flag", default=False)
-    question: str = _yaml("text", required=True)
-    answer: str = _yaml("text", required=True)
-    distractors: tuple[str, ...] = _yaml("lines", required=True)
-    source_answer: str | None = _yaml("text", default=None)  # together with `why`
-    why: str | None = _yaml("line", default=None)
-    notes: str | None = _yaml("text", default=None)
-    figure: str | None = _yaml("name", default=None)
-    tags: tuple[str, ...] = _yaml("words", default=())
+    source: int | None = field(default=None, metadata=_yaml("count"))
+    added: bool = field(default=False, metadata=_yaml("flag"))
+    question: str = field(metadata=_yaml("text", required=True))
+    answer: str = field(metadata=_yaml("text", required=True))
+    distractors: tuple[str, ...] = field(metadata=_yaml("lines", required=True))
+    source_answer: str | None = field(default=None, metadata=_yaml("text"))  # together with `why`
+    why: str | None = field(default=None, metadata=_yaml("line"))
+    notes: str | None = field(default=None, metadata=_yaml("text"))
+    figure: str | None = field(default=None, metadata=_yaml("name"))
+    tags: tuple[str, ...] = field(default=(), metadata=_yaml("words"))
     topic: str  # derived: the id of the file's topic
 
 
 @dataclass(frozen=True, kw_only=True)
 class Topic:
-    id: str = _yaml("id", required=True, key="topic")
-    title: str = _yaml("line", required=True)
-    demo: str = _yaml("name", required=True)
-    items: tuple[Item, ...] = _yaml("items", required=True)
-    description: str = _yaml("text", default="")
+    id: str = field(metadata=_yaml("id", required=True, key="topic"))
+    title: str = field(metadata=_yaml("line", required=True))
+    demo: str = field(metadata=_yaml("name", required=True))
+    items: tuple[Item, ...] = field(metadata=_yaml("items", required=True))
+    description: str = field(default="", metadata=_yaml("text"))
 
 
 def yaml_fields(cls: type) -> dict[str, tuple[str, Spec]]:
@@ -322,7 +326,7 @@ class _Checker:
         return found
 
     def check_value(
-        self, file: str, found: _Fields, what: str, key: str, kind: str, value: Any, node: yaml.Node
+        self, file: str, found: _Fields, what: str, key: str, kind: Kind, value: Any, node: yaml.Node
     ) -> Any:
         """The value as the dataclass holds it, or None once the reason it is unusable is reported."""
         line, label = found.line(key), f"{what}: '{key}'"

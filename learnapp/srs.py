@@ -32,7 +32,8 @@ Definitions:
 - Mastered: a card in Review state whose stability is at least 21 days (recall stays above
   90% for three weeks without review) - `is_mastered`.
 - Multiple choice (`MultipleChoice`): the answer among three of the item's hand-written
-  distractors (never other answers: those are often rewordings of the right one). Wrong -> Again; right -> Good, or Hard when slower than a calm reading of the question
+  distractors (never other answers: those are often rewordings of the right one).
+  Wrong -> Again; right -> Good, or Hard when slower than a calm reading of the question
   and options plus ten seconds (one second per 20 characters). Never Easy: a click
   cannot tell "knew it" from "knew it well".
 """

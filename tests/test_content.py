@@ -284,7 +284,9 @@ def test_distractors_are_required(tmp_path):
     text = with_third({"    distractors:\n      - It decides which GPU runs the model.\n"
                        "      - It picks the learning rate of the optimiser.\n"
                        "      - It chooses the image resolution.\n": ""})
-    assert only_problem(tmp_path, text) == (line_of(text, "id: dm-003"), "item dm-003: 'distractors' is missing or empty")
+    assert only_problem(tmp_path, text) == (
+        line_of(text, "id: dm-003"), "item dm-003: 'distractors' is missing or empty"
+    )
 
 
 def test_fewer_than_three_distractors(tmp_path):
@@ -360,7 +362,8 @@ def test_added_must_be_true_or_false(tmp_path):
 
 
 def test_a_formula_that_does_not_parse_is_reported_by_validate_only(tmp_path):
-    text = with_third({"It sets how much noise each step adds or removes.": r"It scales $x_0$ by $\sqrt{\bar{\alpha}_t$."})
+    bad = r"It scales $x_0$ by $\sqrt{\bar{\alpha}_t$."
+    text = with_third({"It sets how much noise each step adds or removes.": bad})
     line, message = only_problem(tmp_path, text)
     assert line == line_of(text, "It scales")
     assert message.startswith(r"item dm-003: 'answer' has a formula that does not parse: $\sqrt{\bar{\alpha}_t$")

@@ -60,7 +60,8 @@ def test_loading_a_deck_with_formulas_leaves_matplotlib_to_validate(tmp_path):
     deck = tmp_path / "deck.yaml"
     deck.write_text(
         "topic: t\ntitle: T\ndemo: cfg\nitems:\n  - id: a\n    source: 1\n    question: What is $x_t$?\n"
-        "    answer: $\\sqrt{\\bar{\\alpha}_t}\\,x_0$\n    distractors: [$x_0$ plus noise, $\\epsilon$ times $t$, $x_0 \\cdot t$ only]\n",
+        "    answer: $\\sqrt{\\bar{\\alpha}_t}\\,x_0$\n"
+        "    distractors: [$x_0$ plus noise, $\\epsilon$ times $t$, $x_0 \\cdot t$ only]\n",
         encoding="utf-8",
     )
     load = f"from learnapp.content import load_deck; load_deck(__import__('pathlib').Path({str(deck)!r}))"

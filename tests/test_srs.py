@@ -390,5 +390,5 @@ def test_forgetting_curve_is_fsrs_own_retrievability(decay_weight):
     for stability in (0.3, 2.0, 45.0):
         card = Card(card_id=0, state=State.Review, stability=stability, difficulty=5.0, due=last, last_review=last)
         for days in (0, 1, 3, 30, 400):
-            ours = (1 + factor * days / stability) ** decay
-            assert ours == pytest.approx(scheduler.get_card_retrievability(card, last + timedelta(days=days)), rel=1e-12)
+            theirs = scheduler.get_card_retrievability(card, last + timedelta(days=days))
+            assert (1 + factor * days / stability) ** decay == pytest.approx(theirs, rel=1e-12)
