@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import unicodedata
 from functools import cache
 from pathlib import Path
@@ -88,6 +87,8 @@ def render_png(formula: str, path: Path, fontsize: float = 16, color: str = "bla
 
     Written to a temporary file renamed into place, so a reader never sees half a picture.
     """
+    import tempfile  # here, not at the top: the quiz imports this module on start-up
+
     from matplotlib.font_manager import FontProperties
     from matplotlib.mathtext import math_to_image
 
