@@ -208,7 +208,9 @@ def _line(node: yaml.Node) -> int:
 
 
 def _normalise(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+    """Text compared for sameness: case, spacing and punctuation ignored, but not the operators a
+    formula turns on ($a + b$ and $a - b$ are different answers)."""
+    return " ".join(re.sub(r"[^\w\s+\-*/=<>^]", " ", text.casefold()).split())
 
 
 def _mojibake_fix(text: str) -> str | None:

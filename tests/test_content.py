@@ -312,6 +312,15 @@ def test_a_distractor_that_is_an_answer_anywhere_in_the_deck(tmp_path):
     assert message.endswith(f"01-topic.yaml:{line_of(text, 'answer: Generative')})")
 
 
+def test_a_formula_distractor_differing_from_the_answer_by_an_operator_is_allowed(tmp_path):
+    # found in the shipped deck: "eps_u - s (eps_c - eps_u)" was taken for the answer "eps_u + s (...)"
+    text = with_third({
+        "It sets how much noise each step adds or removes.": "'$x = a + s\\,(b - a)$'",
+        "It chooses the image resolution.": "'$x = a - s\\,(b - a)$'",
+    })
+    assert problems_of(write_deck(tmp_path, text)) == []
+
+
 def test_an_answer_twice_as_long_as_every_distractor_gives_itself_away(tmp_path):
     long_answer = "It sets how much noise each step adds or removes, following a fixed beta schedule over time."
     text = with_third({"It sets how much noise each step adds or removes.": long_answer})
