@@ -52,8 +52,14 @@ def test_every_topic_links_a_known_demo_and_every_demo_is_linked(deck):
 
 def test_ids_are_unique_and_stable_format(deck):
     ids = [item.id for item in deck.items]
-    assert len(set(ids)) == 140
+    assert len(set(ids)) == len(ids)
     assert all(re.fullmatch(r"dm-\d{3}", i) for i in ids)
+
+
+def test_source_items_keep_their_ids_and_added_cards_continue_after_dm_140(deck):
+    assert all(item.id == f"dm-{item.source:03d}" for item in deck.items if not item.added)
+    added = [int(item.id[3:]) for item in deck.items if item.added]
+    assert len(added) >= 20 and min(added) > 140
 
 
 def test_seed_defects_are_fixed(deck):
@@ -61,7 +67,7 @@ def test_seed_defects_are_fixed(deck):
     text = " ".join(i.question + " " + i.answer for i in deck.items)
     for bad in ("ðŸ¤—", "â€™", "â€˜", "MoÃ»sai"):
         assert bad not in text
-    assert "🤗" in by_source[8].question and "Moûsai" in by_source[105].answer
+    assert "🤗" in by_source[8].question and "Moûsai" in by_source[105].distractors[2]
     assert "Annotated Diffusion Model" in by_source[10].answer
     assert "Normalize(0.5, 0.5)" in by_source[20].answer
     assert by_source[41].question != by_source[52].question
