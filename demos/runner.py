@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from learnapp import paths
 from learnapp.errors import UserError
 
-from . import DEMOS
+from . import DEMOS, runs
 from . import config as config_options
 from .base import Progress
 
@@ -138,6 +138,7 @@ def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str,
         "preset": preset,
         "command": output.python_command(),
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "process": runs.process_identity(),  # so that a killed run can be told from a running one
         "config": dataclasses.asdict(config),
         "device": runtime.describe(),
         "versions": output.library_versions(),
@@ -189,8 +190,6 @@ def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str,
 
 def _agreed_run_dir(base: Path, demo: str, runtime: Runtime) -> Path:
     """The main process creates the folder; under `accelerate launch` the others learn its name."""
-    from . import runs
-
     folder = runs.new_run_dir(base, demo) if runtime.is_main_process else None
     if runtime.num_processes > 1:
         from accelerate.utils import broadcast_object_list
