@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-
 METRICS_FILE = "metrics.json"
 LIBRARIES = ("learnapp", "torch", "diffusers", "accelerate", "numpy")
 

@@ -118,7 +118,7 @@ def _started_after(pid: int, started: Any) -> bool:
     try:
         run_started = datetime.fromisoformat(str(started))
         elapsed = subprocess.run(["ps", "-o", "etime=", "-p", str(pid)], capture_output=True, text=True,
-                                 timeout=5).stdout.strip()
+                                 timeout=5, check=False).stdout.strip()
         days, _, clock = elapsed.rpartition("-")
         seconds = 0
         for part in clock.split(":"):
