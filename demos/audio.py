@@ -336,6 +336,8 @@ def check_audio_file(path: str) -> float:
     import soundfile
 
     file = Path(path).expanduser()
+    if file.is_dir():
+        raise UserError(f"--audio {path}: a folder, not an audio file")
     if not file.is_file():
         raise UserError(f"--audio {path}: no such file")
     try:

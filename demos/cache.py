@@ -98,7 +98,7 @@ class Entry:
                 logging.enable_progress_bar()
 
     def _damaged(self, exc: Exception) -> UserError:
-        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+        reason = " ".join(str(exc).replace(f"{self.path}{os.sep}", "").split())[:200] or type(exc).__name__
         return UserError(f"the cached model {self.path} is damaged ({reason}); run again with --retrain "
                          "to train it afresh")
 

@@ -74,7 +74,8 @@ def build_parser(demo: str, module: ModuleType) -> argparse.ArgumentParser:
     parser.add_argument(
         "--quick", action="store_true", help="the quick preset: a small run that finishes in about a minute on a CPU"
     )
-    parser.add_argument("--out", metavar="DIR", help="parent folder for the run folder (default: the data dir's runs/)")
+    parser.add_argument("--out", metavar="DIR", type=config_options.PARSERS[str],
+                        help="parent folder for the run folder (default: the data dir's runs/)")
     config_class = module.Config
     config_options.add_options(parser, config_class, config_class(), config_class.quick())
     return parser
