@@ -17,13 +17,19 @@ if TYPE_CHECKING:  # imported where used: diffusers takes seconds to import
 
 
 class UNetSettings(Protocol):
-    """What the UNet2DModel and its noise schedule are built from: the fields every diffusion demo's config has."""
+    """What the UNet2DModel and its noise schedule are built from: the fields every diffusion demo's config has
+    (read-only here, so that a config's narrower types, such as a Literal schedule, fit)."""
 
-    image_size: int
-    unet_channels: tuple[int, ...]
-    layers_per_block: int
-    beta_schedule: str
-    num_train_timesteps: int
+    @property
+    def image_size(self) -> int: ...
+    @property
+    def unet_channels(self) -> tuple[int, ...]: ...
+    @property
+    def layers_per_block(self) -> int: ...
+    @property
+    def beta_schedule(self) -> str: ...
+    @property
+    def num_train_timesteps(self) -> int: ...
 
 
 def make_unet2d(config: UNetSettings, num_class_embeds: int | None = None, attention: bool = True) -> UNet2DModel:
