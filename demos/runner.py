@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import dataclasses
 import importlib
+import re
 import signal
 import time
 from datetime import UTC, datetime
@@ -177,6 +178,10 @@ def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str,
             finish("incomplete", error=f"{type(exc).__name__}: {exc}")
             if isinstance(exc, torch.cuda.OutOfMemoryError):
                 raise UserError("out of GPU memory; try a smaller --batch-size") from None
+            if isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc):  # torch's CPU allocator
+                asked = re.search(r"allocate (\d+) bytes", str(exc))
+                size = f" ({int(asked[1]) / 2**30:,.1f} GiB at once)" if asked else ""
+                raise UserError(f"out of memory{size}; try smaller sizes or counts in the options") from None
             raise
     finish("complete", metrics=result.metrics, files=[p.name for p in result.files])
     if runtime.is_main_process:

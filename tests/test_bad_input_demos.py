@@ -222,7 +222,7 @@ DAMAGES = {
     "info garbage": ("unet", "learnapp.json", b"\x00\xff not json"),
     "info empty": ("unet", "learnapp.json", b""),
     "weights truncated": ("unet", "unet/diffusion_pytorch_model.safetensors", None),
-    "weights garbage": ("unet", "unet/diffusion_pytorch_model.safetensors", os.urandom(2048)),
+    "weights garbage": ("unet", "unet/diffusion_pytorch_model.safetensors", bytes(range(256)) * 8),
     "config cut": ("unet", "unet/config.json", b'{"block_out_channels": ['),
     "index missing": ("unet", "model_index.json", "delete"),
     "classifier weights garbage": ("classifier", "diffusion_pytorch_model.safetensors", b"\x00" * 64),
@@ -264,6 +264,9 @@ def test_the_command_itself_exits_2_with_one_line(tmp_path, isolated_dirs):
         "cuda": (["unet-training", *TINY["unet-training"], "--device", "cuda"], "--device cuda"),
         "audio": (["audio-spectrograms", *TINY["audio-spectrograms"], "--audio",
                    str(write_audio(tmp_path, "garbage.wav"))], "not a readable audio file"),
+        # a valid count whose images do not fit in memory; its own process, in case an allocator says yes
+        "memory": (["noise-corruption", *TINY["noise-corruption"], "--images", "2000000000", "--out",
+                    str(tmp_path / "runs")], "out of memory"),
     }
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}  # a GPU machine without a visible GPU, too
     before = snapshot(isolated_dirs)
