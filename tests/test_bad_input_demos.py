@@ -178,6 +178,8 @@ def write_audio(folder: Path, name: str) -> Path:
         "picture.wav": png,  # the wrong kind of file under an audio name
         "notes.mp3": "not audio at all\n".encode(),
     }
+    if name == "a device":
+        return Path("/dev/zero")  # endless: it must be refused, not read
     path = folder / name
     if name == "a folder":
         path.mkdir()
@@ -187,7 +189,7 @@ def write_audio(folder: Path, name: str) -> Path:
 
 
 @pytest.mark.parametrize("name", ["empty.wav", "truncated.wav", "garbage.wav", "picture.wav", "notes.mp3",
-                                  "a folder", "missing.wav"])
+                                  "a folder", "a device", "missing.wav"])
 def test_a_bad_audio_file_is_refused_before_a_run_starts(refused, tmp_path, name):
     path = write_audio(tmp_path, name)
     assert f"--audio {path}" in refused("audio-spectrograms", "--audio", str(path))

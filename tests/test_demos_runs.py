@@ -16,6 +16,7 @@ from demo_helpers import TINY
 
 
 def test_a_run_killed_with_sigkill_reads_incomplete_killed(tmp_path):
+    # unet-training's tiny config, not noise-corruption's: that one could finish before the kill.
     command = [sys.executable, "-m", "learnapp.cli", "demo", "unet-training", *TINY["unet-training"],
                "--out", str(tmp_path)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
