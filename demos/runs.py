@@ -97,6 +97,8 @@ def _process_gone(process: Any, started: Any) -> bool:
         return True
     except PermissionError:  # it exists, under another user
         pass
+    except (OverflowError, OSError):  # no pid this system could have: a garbled record
+        return False
     recorded, now = process.get("start_ticks"), _start_ticks(pid)
     if recorded is not None and now is not None:
         return recorded != now  # the pid was reused by a process started later

@@ -73,6 +73,8 @@ def test_a_gone_pid_reads_killed_and_what_cannot_be_checked_keeps_its_status():
     assert runs.run_status({"status": "running"}) == "running"  # recorded before runs kept their pid
     assert runs.run_status({**running_record(gone), "status": "complete"}) == "complete"
     assert runs.run_status({}) == "unknown"
+    garbled = {**gone, "pid": 2**80}
+    assert runs.run_status(running_record(garbled)) == "running"  # nothing to check, and no crash
 
 
 def test_an_unreadable_record_is_empty(tmp_path):
