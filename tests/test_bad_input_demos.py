@@ -264,8 +264,6 @@ def test_the_command_itself_exits_2_with_one_line(tmp_path, isolated_dirs):
         "inf": (["unet-training", *TINY["unet-training"], "--learning-rate", "inf"], "--learning-rate"),
         "proc": (["noise-corruption", *TINY["noise-corruption"], "--out", "/proc/x"], "/proc/x"),
         "cuda": (["unet-training", *TINY["unet-training"], "--device", "cuda"], "--device cuda"),
-        "audio": (["audio-spectrograms", *TINY["audio-spectrograms"], "--audio",
-                   str(write_audio(tmp_path, "garbage.wav"))], "not a readable audio file"),
         # a valid count whose images do not fit in memory; its own process, in case an allocator says yes
         "memory": (["noise-corruption", *TINY["noise-corruption"], "--images", "2000000000", "--out",
                     str(tmp_path / "runs")], "out of memory"),
