@@ -242,8 +242,10 @@ def _bomb() -> str:
 
 
 def _same_question(count: int) -> str:
+    """`count` valid items that differ only in id, source and answer; one line each, to stay under the size limit."""
     items = "".join(
-        f"  - id: q{n}\n    source: {n + 1}\n    question: The same?\n    answer: Answer {n}\n" for n in range(count)
+        f"  - {{id: q{n}, source: {n + 1}, question: Same?, answer: a{n}, distractors: [wxa, wxb, wxc]}}\n"
+        for n in range(count)
     )
     return f"topic: t\ntitle: T\ndemo: cfg\nitems:\n{items}"
 
@@ -322,8 +324,8 @@ def test_ten_thousand_identical_questions_print_a_bounded_report(paths):
     assert result.returncode == 1 and result.stderr == ""
     lines = result.stdout.splitlines()
     assert lines[0] == (
-        f"{deck}:7: duplicate question 'the same' (also at "
-        + ", ".join(f"{deck}:{7 + 4 * n}" for n in range(1, 6)) + " and 9994 more)"
+        f"{deck}:5: duplicate question 'same' (also at "
+        + ", ".join(f"{deck}:{5 + n}" for n in range(1, 6)) + " and 9994 more)"
     )
     assert lines[1:] == [f"1 problem(s) in {deck}"]
 
@@ -382,7 +384,7 @@ def test_an_empty_store_file_is_a_fresh_start(paths):
     """A 0-byte file is what a crash during the very first start leaves: SQLite takes it as new."""
     paths.store.write_bytes(b"")
     result = run(["--data-dir", paths.data, "progress", "--json"])
-    assert result.returncode == 0 and json.loads(result.stdout)["total"]["new"] == 140
+    assert result.returncode == 0 and json.loads(result.stdout)["total"]["new"] == len(load_deck().items)
 
 
 # --- files: an export -------------------------------------------------------------------------
@@ -515,3 +517,19 @@ def test_a_read_only_data_dir(argv, says, paths):
     result = run_read_only(paths.data, ["--data-dir", paths.data, *fill(argv, paths)])
     assert_refused(result, says)
     assert snapshot(paths.data) == before
+
+
+def test_a_distractor_that_is_many_answers_is_one_line(paths):
+    """One item's wrong answer equal to the right answer of 20 others: one line, five named and a count."""
+    items = "".join(
+        f"  - {{id: q{n}, source: {n + 1}, question: Q{n}?, answer: Shared, distractors: [wxa, wxb, wxc]}}\n"
+        for n in range(20)
+    )
+    last = "  - {id: z, source: 99, question: Z?, answer: Other, distractors: [Shared, wxb, wxc]}\n"
+    deck = paths.file("deck/shared.yaml", f"topic: t\ntitle: T\ndemo: cfg\nitems:\n{items}{last}")
+    lines = run(["validate", deck]).stdout.splitlines()
+    assert lines == [
+        f"{deck}:25: item z: distractor 1 is the answer of item "
+        + ", ".join(f"q{n} ({deck}:{5 + n})" for n in range(5)) + " and 15 more",
+        f"1 problem(s) in {deck}",
+    ]

@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
 from learnapp.demos import DEMOS
-from learnapp.demos.runs import latest_run
+from learnapp.demos.runs import latest_run, run_status
 
 SHOWN_METRICS = 8
 
@@ -65,7 +65,7 @@ class DemoScreen(Screen[None]):
             latest.update(f"No run yet under {self.app.runs_dir / self.demo}.")
             return
         metrics = _read_metrics(run)
-        status = metrics.get("status", "unknown")
+        status = run_status(metrics)
         lines = [f"Newest run: {run} ({status}, {metrics.get('device', {}).get('name', '?')})"]
         for name, value in list(_flat(metrics.get("metrics", {})).items())[:SHOWN_METRICS]:
             lines.append(f"  {name}: {value}")
