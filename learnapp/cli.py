@@ -158,8 +158,14 @@ def _print_progress(figures, path: Path) -> None:
     )
 
 
+WEB_DRIVER = "textual.drivers.web_driver:WebDriver"  # what textual-serve runs each browser tab's app with
+
+
 def _interactive() -> bool:
-    """Both ends are a terminal (a closed stream is None or has no descriptor)."""
+    """Both ends are a terminal (a closed stream is None or has no descriptor), or `learnapp serve`
+    relays the app to a browser over pipes."""
+    if os.environ.get("TEXTUAL_DRIVER") == WEB_DRIVER:
+        return True
     try:
         return all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout))
     except ValueError:  # isatty on a closed file
@@ -202,6 +208,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return runner.list_demos()
     options, data_dir = _take_data_dir(args.options)
     return runner.run_cli(args.name, options, data_dir or args.data_dir)
+
+
+def cmd_export_anki(args: argparse.Namespace) -> int:
+    from learnapp import paths
+    from learnapp.anki import export
+    from learnapp.content import load_deck
+
+    path = Path(args.file)
+    if path.suffix.lower() != ".apkg":
+        raise UserError(f"the Anki package must end in .apkg, not {args.file!r}")
+    written = export(load_deck(), paths.runs_dir(args.data_dir), path, force=args.force)
+    print(f"wrote {written.notes} notes to {written.path} ({len(written.figures)} figure(s) embedded)")
+    if written.missing_figures:
+        print(f"not embedded, as no run has written them yet: {', '.join(written.missing_figures)}")
+        demos = sorted({figure.partition("/")[0] for figure in written.missing_figures})
+        print(f"run {' and '.join(f'`learnapp demo {d} --quick`' for d in demos)}, then export again")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from learnapp import paths
+    from learnapp.serve import serve
+
+    try:
+        serve(paths.data_dir(args.data_dir), args.host, args.port)
+    except OSError as exc:
+        raise UserError(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    return 0
 
 
 def _take_data_dir(options: list[str]) -> tuple[list[str], str | None]:
@@ -328,6 +362,28 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("name", nargs="?", help="the demo to run")
     demo.add_argument("options", nargs=argparse.REMAINDER, help="options of the demo, e.g. --quick --device cpu")
     demo.set_defaults(handler=cmd_demo)
+
+    anki = command(
+        "export-anki",
+        help="write the deck as an Anki package (.apkg) for Anki, AnkiDroid, AnkiMobile",
+        description="Write the deck as an Anki package: one note per card, a subdeck per topic, formulas as "
+        "MathJax, and the demo figures you have run. Importing a newer export updates the same notes. "
+        "Your learnapp review history does not travel: Anki schedules the cards afresh.",
+    )
+    anki.add_argument("file", metavar="FILE.apkg", help="the package to write")
+    anki.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    anki.set_defaults(handler=cmd_export_anki)
+
+    serve = command(
+        "serve",
+        help="the app in a web browser (textual-serve), on this machine only by default",
+        description="Serve the app to a web browser. Each tab runs its own learnapp; all share your progress. "
+        "There is no authentication: keep the default host unless you trust your network.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=_whole_number("--port", 1, 65535), default=8000,
+                       help="port to listen on (default: 8000)")
+    serve.set_defaults(handler=cmd_serve)
     return parser
 
 
