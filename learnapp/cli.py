@@ -159,6 +159,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return runner.run_cli(args.name, args.options, args.data_dir)
 
 
+def cmd_exercise(args: argparse.Namespace) -> int:
+    from learnapp.exercises.command import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="learnapp",
@@ -209,6 +215,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("name", nargs="?", help="the demo to run")
     demo.add_argument("options", nargs=argparse.REMAINDER, help="options of the demo, e.g. --quick --device cpu")
     demo.set_defaults(handler=cmd_demo)
+    exercise = commands.add_parser(
+        "exercise",
+        help="list the exercises, or do one: write a diffusion function, checked against diffusers on every save",
+        description="Without NAME: the exercises by topic with their status. With NAME: copy its starter file "
+        "into the data folder (never over your work), then check it on every save until it passes.",
+    )
+    exercise.add_argument("name", nargs="?", help="the exercise, e.g. add-noise")
+    exercise.add_argument("--once", action="store_true", help="check once and exit: 0 if it passes, 1 if not")
+    exercise.add_argument("--hint", action="store_true", help="show the next hint you have not seen")
+    exercise.add_argument("--reset", action="store_true",
+                          help="start over from the starter (the old file is kept as .bak)")
+    exercise.add_argument("--edit", action="store_true", help="open the file in $EDITOR first")
+    exercise.set_defaults(handler=cmd_exercise)
     return parser
 
 

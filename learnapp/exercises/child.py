@@ -1,0 +1,48 @@
+"""The check's child process: `python -m learnapp.exercises.child CHECKER FILE RESULT.json`.
+
+Imports the learner's FILE, runs the checker on its function and writes the verdict as JSON to
+RESULT.json (a file, so whatever the learner's code prints cannot garble it). Started by
+`learnapp.exercises.runner`, which enforces the time limit.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+
+from learnapp.exercises.verdict import Verdict
+
+
+def check(checker: str, path: Path) -> Verdict:
+    from learnapp.exercises import checks
+    from learnapp.exercises.compare import raised, run_check
+
+    spec = checks.load(checker)
+    module_spec = importlib.util.spec_from_file_location(f"learner_{checker.replace('-', '_')}", path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        return raised(checker, exc, path, "while importing your file")
+    function = getattr(module, spec.function, None)
+    if not callable(function):
+        return Verdict(checker, "error", f"{path} defines no function {spec.function}()",
+                       f"Keep the starter's `def {spec.function}(...)`: the check calls it.")
+    return run_check(checker, spec, function, path)
+
+
+def main(argv: list[str]) -> int:
+    checker, path, result = argv[0], Path(argv[1]).resolve(), Path(argv[2])
+    verdict = check(checker, path)
+    temporary = result.with_suffix(".tmp")
+    temporary.write_text(json.dumps(verdict.to_dict()))
+    os.replace(temporary, result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
