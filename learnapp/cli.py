@@ -60,14 +60,19 @@ def cmd_progress(args: argparse.Namespace) -> int:
         from learnapp import stats
         from learnapp.content import load_deck
 
+        from learnapp.exercises.catalog import load_exercises
+        from learnapp.exercises.workspace import passed_count
+
         deck = load_deck()
         figures = stats.progress(deck, store)
+        passed, exercises = passed_count(load_exercises(), store)
         # With --json, stdout carries the JSON alone; notes go to stderr.
         notes = sys.stderr if args.json else sys.stdout
         if args.json:
-            print(json.dumps(figures.to_dict(), indent=2))
+            print(json.dumps({**figures.to_dict(), "exercises": {"passed": passed, "total": exercises}}, indent=2))
         else:
             _print_progress(figures, store.path)
+            print(f"Exercises passed: {passed} of {exercises} (learnapp exercise lists them)")
         if args.plot:
             try:
                 written = stats.plot(deck, store, Path(args.plot))

@@ -20,7 +20,6 @@ def check(checker: str, path: Path) -> Verdict:
     from learnapp.exercises import checks
     from learnapp.exercises.compare import raised, run_check
 
-    spec = checks.load(checker)
     module_spec = importlib.util.spec_from_file_location(f"learner_{checker.replace('-', '_')}", path)
     assert module_spec is not None and module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
@@ -28,6 +27,7 @@ def check(checker: str, path: Path) -> Verdict:
         module_spec.loader.exec_module(module)
     except Exception as exc:
         return raised(checker, exc, path, "while importing your file")
+    spec = checks.load(checker)
     function = getattr(module, spec.function, None)
     if not callable(function):
         return Verdict(checker, "error", f"{path} defines no function {spec.function}()",

@@ -124,7 +124,7 @@ ALPHA_BAR = Check(
 
 
 def add_noise(x0, noise, timesteps, alphas_cumprod, *, power=0.5, swap=False, shift=0):
-    a = alphas_cumprod[(timesteps - shift).clamp(min=0)].view(-1, *([1] * (x0.dim() - 1)))
+    a = alphas_cumprod[timesteps - shift].view(-1, *([1] * (x0.dim() - 1)))
     signal, spread = a**power, (1 - a) ** power
     return spread * x0 + signal * noise if swap else signal * x0 + spread * noise
 
