@@ -59,7 +59,6 @@ def cmd_progress(args: argparse.Namespace) -> int:
             return _backup(store, args)
         from learnapp import stats
         from learnapp.content import load_deck
-
         from learnapp.exercises.catalog import load_exercises
         from learnapp.exercises.workspace import passed_count
 

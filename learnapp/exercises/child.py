@@ -13,20 +13,20 @@ import os
 import sys
 from pathlib import Path
 
-from learnapp.exercises.verdict import Verdict
+from learnapp.exercises.verdict import Verdict, raised
 
 
 def check(checker: str, path: Path) -> Verdict:
-    from learnapp.exercises import checks
-    from learnapp.exercises.compare import raised, run_check
-
     module_spec = importlib.util.spec_from_file_location(f"learner_{checker.replace('-', '_')}", path)
     assert module_spec is not None and module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
     try:
         module_spec.loader.exec_module(module)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001  (whatever the learner's file raises is reported)
         return raised(checker, exc, path, "while importing your file")
+    from learnapp.exercises import checks
+    from learnapp.exercises.compare import run_check
+
     spec = checks.load(checker)
     function = getattr(module, spec.function, None)
     if not callable(function):

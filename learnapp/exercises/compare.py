@@ -13,7 +13,6 @@ Imports torch and numpy: only the check's child process and the checkers use thi
 from __future__ import annotations
 
 import random
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from learnapp.exercises.verdict import Verdict
+from learnapp.exercises.verdict import Verdict, raised
 
 
 @dataclass(frozen=True)
@@ -130,29 +129,12 @@ def difference(expected: Any, got: Any, atol: float, rtol: float) -> str | None:
 def _recognise(check: Check, case: Case, got: Any) -> str | None:
     for mistake in check.mistakes:
         try:
-            theirs = _seeded(case.seed, lambda: mistake.function(*case.arguments()))
-        except Exception:
+            theirs = _seeded(case.seed, lambda mistake=mistake: mistake.function(*case.arguments()))
+        except Exception:  # noqa: BLE001, S112  (a variant that cannot run on this input is not the mistake)
             continue
         if difference(theirs, got, check.atol, check.rtol) is None:
             return mistake.says
     return None
-
-
-def _location(exc: BaseException, path: Path) -> str | None:
-    """file:line of the deepest frame of the traceback that is in the learner's file."""
-    frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if Path(frame.filename) == path]
-    return f"{path}:{frames[-1].lineno}" if frames else None
-
-
-def raised(name: str, exc: BaseException, path: Path, doing: str) -> Verdict:
-    """The verdict for an exception raised by the learner's code (`doing`: where it happened)."""
-    location = _location(exc, path)
-    where = f" at {location}" if location else ""
-    if isinstance(exc, NotImplementedError):
-        return Verdict(name, "error", f"not written yet: NotImplementedError{where}",
-                       "Replace the `raise NotImplementedError` with your code, then save.", location=location)
-    return Verdict(name, "error", f"{type(exc).__name__}{where} {doing}: {exc}",
-                   "".join(traceback.format_exception_only(exc)).strip(), location=location)
 
 
 def run_check(name: str, check: Check, function: Callable[..., Any], path: Path) -> Verdict:
@@ -160,8 +142,8 @@ def run_check(name: str, check: Check, function: Callable[..., Any], path: Path)
     for number, case in enumerate(cases, 1):
         expected = _seeded(case.seed, case.expected)
         try:
-            got = _seeded(case.seed, lambda: function(*case.arguments()))
-        except Exception as exc:
+            got = _seeded(case.seed, lambda case=case: function(*case.arguments()))
+        except Exception as exc:  # noqa: BLE001  (whatever the learner's code raises is reported)
             verdict = raised(name, exc, path, f"on case {number} ({case.label})")
             return verdict
         problem = difference(expected, got, check.atol, check.rtol)

@@ -5,7 +5,9 @@ It travels from the check's child process to the app as JSON (`to_dict` / `from_
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 Kind = Literal["passed", "failed", "error", "syntax", "timeout", "crashed"]
@@ -48,3 +50,20 @@ class Verdict:
         lines = [f"{head} {self.exercise}: {self.summary}"]
         lines += [f"  {line}" for line in self.details.splitlines()]
         return "\n".join(lines)
+
+
+def _location(exc: BaseException, path: Path) -> str | None:
+    """file:line of the deepest frame of the traceback that is in the learner's file."""
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if Path(frame.filename) == path]
+    return f"{path}:{frames[-1].lineno}" if frames else None
+
+
+def raised(name: str, exc: BaseException, path: Path, doing: str) -> Verdict:
+    """The verdict for an exception raised by the learner's code (`doing`: where it happened)."""
+    location = _location(exc, path)
+    where = f" at {location}" if location else ""
+    if isinstance(exc, NotImplementedError):
+        return Verdict(name, "error", f"not written yet: NotImplementedError{where}",
+                       "Replace the `raise NotImplementedError` with your code, then save.", location=location)
+    return Verdict(name, "error", f"{type(exc).__name__}{where} {doing}: {exc}",
+                   "".join(traceback.format_exception_only(exc)).strip(), location=location)

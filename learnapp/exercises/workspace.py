@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -96,7 +96,7 @@ def states(exercises: tuple[Exercise, ...], store: Store, data_dir_override: str
 
 def record(store: Store, verdict: Verdict, now: datetime | None = None) -> None:
     duration = round(verdict.seconds * 1000) if verdict.seconds is not None else None
-    store.record_check(verdict.exercise, now or datetime.now(timezone.utc), verdict.passed, duration, verdict.summary)
+    store.record_check(verdict.exercise, now or datetime.now(UTC), verdict.passed, duration, verdict.summary)
 
 
 def next_hint(exercise: Exercise, store: Store) -> tuple[int, str]:

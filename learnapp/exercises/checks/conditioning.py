@@ -9,7 +9,7 @@ run on diffusers' `AutoencoderKL`.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import torch
 from diffusers import AutoencoderKL
@@ -60,7 +60,7 @@ CLASS_CONDITIONING = Check(
 # --- latent scaling ----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def tiny_vae(scaling_factor: float) -> AutoencoderKL:
     """A small AutoencoderKL (16x16 images -> 4x8x8 latents), the same weights every time."""
     torch.manual_seed(0)

@@ -7,7 +7,7 @@ The expected values come from `DDPMScheduler` (its `alphas_cumprod` and `add_noi
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +19,7 @@ SHAPES = ((2, 1, 8, 8), (3, 3, 6, 5), (1, 2, 4, 4))
 SCHEDULES = ("linear", "squaredcos_cap_v2")
 
 
-@lru_cache(maxsize=None)
+@cache
 def scheduler(schedule: str = "linear", steps: int = 1000) -> DDPMScheduler:
     return DDPMScheduler(num_train_timesteps=steps, beta_schedule=schedule)
 

@@ -9,7 +9,7 @@ importing those pipelines needs `transformers`.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import torch
 from diffusers import DDIMInverseScheduler, DDIMScheduler, DDPMScheduler
@@ -20,7 +20,7 @@ SHAPES = ((2, 1, 8, 8), (1, 3, 6, 5), (3, 2, 4, 4))
 STEPS = (1000, 50, 10)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _scheduler(kind: type, steps: int, schedule: str = "linear"):
     scheduler = kind(num_train_timesteps=1000, beta_schedule=schedule, clip_sample=False)
     scheduler.set_timesteps(steps)
