@@ -89,7 +89,7 @@ def alpha_bar(steps: int, schedule: str, beta_start: float = 0.0001, beta_end: f
 
 def _alpha_bar_cases() -> list[Case]:
     settings = [(1000, "linear", 0.0001, 0.02), (1000, "squaredcos_cap_v2", 0.0001, 0.02),
-                (10, "linear", 0.001, 0.2), (50, "squaredcos_cap_v2", 0.0001, 0.02)]
+                (10, "linear", 0.001, 0.2), (4, "squaredcos_cap_v2", 0.0001, 0.02)]
     return [
         Case(f"num_train_timesteps={steps}, beta_schedule={schedule!r}, beta_start={start}, beta_end={end}",
              lambda s=(steps, schedule, start, end): s,
@@ -115,7 +115,7 @@ ALPHA_BAR = Check(
         Mistake("that is 'scaled_linear' (linear in √β, Stable Diffusion's): 'linear' spaces β itself evenly",
                 lambda *a: alpha_bar(*a, sqrt_space=True)),
     ),
-    atol=1e-6,
+    atol=1e-8,  # ᾱ ends near 1e-6 with 1000 steps: a looser atol would miss errors there
     rtol=1e-5,
 )
 

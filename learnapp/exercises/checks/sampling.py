@@ -68,7 +68,7 @@ def _alpha_bar(alphas_cumprod: torch.Tensor, timestep: int, wrap: bool) -> torch
 
 
 def ddpm_step(model_output, timestep, sample, alphas_cumprod, prev_timestep, generator, *, variance_power=0.5,
-              alpha_is_alpha_bar=False, noise_at_zero=False, wrap_prev=False, large_variance=False, prev_shift=False):
+              alpha_is_alpha_bar=False, wrap_prev=False, large_variance=False, prev_shift=False):
     """DDPMScheduler.step (epsilon prediction, fixed_small variance), with switches for wrong versions."""
     a_t = alphas_cumprod[timestep]
     a_prev = _alpha_bar(alphas_cumprod, timestep - 1 if prev_shift else prev_timestep, wrap_prev)
@@ -76,7 +76,7 @@ def ddpm_step(model_output, timestep, sample, alphas_cumprod, prev_timestep, gen
     beta_t = 1 - alpha_t
     x0 = (sample - (1 - a_t) ** 0.5 * model_output) / a_t**0.5
     mean = (a_prev**0.5 * beta_t / (1 - a_t)) * x0 + (alpha_t**0.5 * (1 - a_prev) / (1 - a_t)) * sample
-    if timestep > 0 or noise_at_zero:
+    if timestep > 0:
         z = torch.randn(model_output.shape, generator=generator, dtype=model_output.dtype)
         variance = beta_t if large_variance else torch.clamp((1 - a_prev) / (1 - a_t) * beta_t, min=1e-20)
         mean = mean + variance**variance_power * z
@@ -103,10 +103,8 @@ DDPM_STEP = Check(
     (
         Mistake("√ forgotten on the variance: add σ_t·z with σ_t = √(β̃_t), not β̃_t·z",
                 lambda *a: ddpm_step(*a, variance_power=1.0)),
-        Mistake("α where ᾱ was meant, the other way round: α_t = ᾱ_t / ᾱ_prev (one step's α), "
-                "not ᾱ_t itself", lambda *a: ddpm_step(*a, alpha_is_alpha_bar=True)),
-        Mistake("noise added at the last step: at t = 0 the step returns the mean, no z",
-                lambda *a: ddpm_step(*a, noise_at_zero=True)),
+        Mistake("α and ᾱ mixed up: this jump's α_t = ᾱ_t / ᾱ_prev; you used ᾱ_t itself",
+                lambda *a: ddpm_step(*a, alpha_is_alpha_bar=True)),
         Mistake("ᾱ_prev at the last step: prev_timestep is -1 there and ᾱ_prev = 1; "
                 "alphas_cumprod[-1] is the noisiest ᾱ", lambda *a: ddpm_step(*a, wrap_prev=True)),
         Mistake("the variance is β_t ('fixed_large'); DDPMScheduler's default is the posterior's "
