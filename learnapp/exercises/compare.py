@@ -57,6 +57,12 @@ class Check:
         return self.tolerance_note or f"|got - expected| <= {self.atol:g} + {self.rtol:g}·|expected|"
 
 
+def on(function: Callable[..., Any], arguments: Callable[[], tuple[Any, ...]]) -> Callable[[], Any]:
+    """`function` called on fresh `arguments()`: a case's expected value, when the reference takes the
+    learner's arguments."""
+    return lambda: function(*arguments())
+
+
 def _seeded(seed: int, call: Callable[[], Any]) -> Any:
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -129,7 +135,7 @@ def difference(expected: Any, got: Any, atol: float, rtol: float) -> str | None:
 def _recognise(check: Check, case: Case, got: Any) -> str | None:
     for mistake in check.mistakes:
         try:
-            theirs = _seeded(case.seed, lambda mistake=mistake: mistake.function(*case.arguments()))
+            theirs = _seeded(case.seed, on(mistake.function, case.arguments))
         except Exception:  # noqa: BLE001, S112  (a variant that cannot run on this input is not the mistake)
             continue
         if difference(theirs, got, check.atol, check.rtol) is None:
@@ -142,7 +148,7 @@ def run_check(name: str, check: Check, function: Callable[..., Any], path: Path)
     for number, case in enumerate(cases, 1):
         expected = _seeded(case.seed, case.expected)
         try:
-            got = _seeded(case.seed, lambda case=case: function(*case.arguments()))
+            got = _seeded(case.seed, on(function, case.arguments))
         except Exception as exc:  # noqa: BLE001  (whatever the learner's code raises is reported)
             verdict = raised(name, exc, path, f"on case {number} ({case.label})")
             return verdict

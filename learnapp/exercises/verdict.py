@@ -42,7 +42,8 @@ class Verdict:
     def from_dict(cls, data: dict[str, Any]) -> Verdict:
         if data.get("kind") not in KINDS:
             raise ValueError(f"unknown verdict kind {data.get('kind')!r}")
-        return cls(**{key: data.get(key) for key in cls.__dataclass_fields__ if key in data})
+        fields: dict[str, Any] = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
+        return cls(**fields)
 
     def text(self) -> str:
         """The verdict as the terminal shows it: a headline, then the details indented."""

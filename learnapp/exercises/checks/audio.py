@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from learnapp.exercises.compare import Case, Check, Mistake
+from learnapp.exercises.compare import Case, Check, Mistake, on
 
 N_FFT, HOP, TOP_DB = 2048, 512, 80
 
@@ -52,7 +52,7 @@ def _cases() -> list[Case]:
             return audio.astype(np.float32), sample_rate, n_mels
 
         cases.append(Case(f"{frames * HOP - 1} samples of a {kind} at 22050 Hz, n_mels {n_mels}", arguments,
-                          lambda a=arguments: _expected(*a()), seed))
+                          on(_expected, arguments), seed))
     return cases
 
 

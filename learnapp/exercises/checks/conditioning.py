@@ -14,7 +14,7 @@ from functools import cache
 import torch
 from diffusers import AutoencoderKL
 
-from learnapp.exercises.compare import Case, Check, Mistake
+from learnapp.exercises.compare import Case, Check, Mistake, on
 
 # --- class conditioning ------------------------------------------------------------------------------
 
@@ -40,7 +40,7 @@ def _class_cases() -> list[Case]:
             return torch.randn(shape, generator=generator), labels, embedding
 
         cases.append(Case(f"x of shape {shape}, {classes} classes embedded in {size} channels, seed {seed}",
-                          arguments, lambda a=arguments: class_conditioned_input(*a()), seed))
+                          arguments, on(class_conditioned_input, arguments), seed))
     return cases
 
 
@@ -91,7 +91,7 @@ def _latent_cases() -> list[Case]:
             return tiny_vae(factor), images
 
         cases.append(Case(f"{batch} images of 3x16x16 in [-1, 1], scaling_factor {factor}", arguments,
-                          lambda a=arguments: latent_round_trip(*a()), seed))
+                          on(latent_round_trip, arguments), seed))
     return cases
 
 

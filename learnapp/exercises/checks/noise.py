@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from diffusers import DDPMScheduler
 
-from learnapp.exercises.compare import Case, Check, Mistake
+from learnapp.exercises.compare import Case, Check, Mistake, on
 
 SHAPES = ((2, 1, 8, 8), (3, 3, 6, 5), (1, 2, 4, 4))
 SCHEDULES = ("linear", "squaredcos_cap_v2")
@@ -45,7 +45,7 @@ def _corrupt_cases() -> list[Case]:
             return torch.rand(shape, generator=generator), torch.linspace(0, 1, shape[0])
 
         cases.append(Case(f"x of shape {shape}, amount = linspace(0, 1, {shape[0]}), seed {seed}",
-                          arguments, lambda a=arguments: course_corrupt(*a()), seed))
+                          arguments, on(course_corrupt, arguments), seed))
     return cases
 
 
@@ -90,13 +90,18 @@ def alpha_bar(steps: int, schedule: str, beta_start: float = 0.0001, beta_end: f
 def _alpha_bar_cases() -> list[Case]:
     settings = [(1000, "linear", 0.0001, 0.02), (1000, "squaredcos_cap_v2", 0.0001, 0.02),
                 (10, "linear", 0.001, 0.2), (4, "squaredcos_cap_v2", 0.0001, 0.02)]
-    return [
-        Case(f"num_train_timesteps={steps}, beta_schedule={schedule!r}, beta_start={start}, beta_end={end}",
-             lambda s=(steps, schedule, start, end): s,
-             lambda s=(steps, schedule, start, end): DDPMScheduler(
-                 num_train_timesteps=s[0], beta_schedule=s[1], beta_start=s[2], beta_end=s[3]).alphas_cumprod)
-        for steps, schedule, start, end in settings
-    ]
+    def diffusers_alpha_bar(steps: int, schedule: str, start: float, end: float) -> torch.Tensor:
+        return DDPMScheduler(num_train_timesteps=steps, beta_schedule=schedule, beta_start=start,
+                             beta_end=end).alphas_cumprod
+
+    cases = []
+    for setting in settings:
+        def arguments(setting=setting):
+            return setting
+
+        cases.append(Case("num_train_timesteps={}, beta_schedule={!r}, beta_start={}, beta_end={}".format(*setting),
+                          arguments, on(diffusers_alpha_bar, arguments)))
+    return cases
 
 
 ALPHA_BAR = Check(
@@ -203,7 +208,7 @@ def _loss_cases() -> list[Case]:
             return TinyModel(shape[1]), images, scheduler(schedule), torch.Generator().manual_seed(seed)
 
         cases.append(Case(f"clean images of shape {shape}, {schedule} schedule, generator seed {seed}",
-                          arguments, lambda a=arguments: training_loss(*a()), seed))
+                          arguments, on(training_loss, arguments), seed))
     return cases
 
 

@@ -14,7 +14,7 @@ from functools import cache
 import torch
 from diffusers import DDIMInverseScheduler, DDIMScheduler, DDPMScheduler
 
-from learnapp.exercises.compare import Case, Check, Mistake
+from learnapp.exercises.compare import Case, Check, Mistake, on
 
 SHAPES = ((2, 1, 8, 8), (1, 3, 6, 5), (3, 2, 4, 4))
 STEPS = (1000, 50, 10)
@@ -209,7 +209,7 @@ def _cfg_cases() -> list[Case]:
             return torch.randn(shape, generator=torch.Generator().manual_seed(seed)), scale
 
         cases.append(Case(f"noise_pred of shape {shape} (batch {shape[0] // 2} twice), guidance_scale {scale}",
-                          arguments, lambda a=arguments: cfg(*a()), seed))
+                          arguments, on(cfg, arguments), seed))
     return cases
 
 
@@ -248,7 +248,7 @@ def _img2img_cases() -> list[Case]:
             return _scheduler(DDIMScheduler, steps).timesteps.clone(), strength
 
         cases.append(Case(f"DDIMScheduler.set_timesteps({steps}), strength {strength}", arguments,
-                          lambda a=arguments: img2img_timesteps(*a())))
+                          on(img2img_timesteps, arguments)))
     return cases
 
 
