@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import queue
+import signal
 import subprocess
 import sys
 import textwrap
@@ -167,8 +168,8 @@ def _file(tmp_path: Path, text: str) -> Path:
 
 def test_an_endless_loop_is_stopped_at_the_time_limit(tmp_path):
     verdict = check_file(find("add-noise"), _file(tmp_path, "while True:\n    pass\n"), time_limit=2)
-    assert verdict.kind == "timeout" and "2 s" in verdict.summary
-    assert verdict.seconds is not None and verdict.seconds < 10
+    assert verdict.kind == "timeout" and "ran over 2 s" in verdict.summary, verdict.text()
+    assert verdict.seconds is not None and verdict.seconds >= 2
 
 
 @pytest.mark.parametrize(
@@ -321,6 +322,20 @@ def test_the_cli_copies_checks_once_records_and_shows_the_solution_after_a_pass(
     assert progress["exercises"] == {"passed": 1, "total": len(EXERCISES)}
     with Store(data / "progress.sqlite3") as store:
         assert [passed for _, passed, _, _ in store.exercise_checks("add-noise")] == [False, True]
+
+
+def test_ctrl_c_while_watching_exits_130_without_a_traceback():
+    process = subprocess.Popen([sys.executable, "-m", "learnapp.cli", "exercise", "cfg"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert "your file is" in process.stdout.readline()
+        assert process.stdout.readline().startswith("Checking on every save")
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130 and err == "learnapp: interrupted\n"
 
 
 def test_hints_from_the_cli_one_more_each_time(run_cli):

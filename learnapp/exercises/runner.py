@@ -1,7 +1,7 @@
 """Check a learner's file safely: in a child process with a time limit, the verdict back as JSON.
 
-The child (`python -m learnapp.exercises.child`) imports the learner's file and the checker; an
-infinite loop is killed at the limit, a crash (os._exit, a signal, running out of memory) is reported
+The child (`python -m learnapp.exercises.child`) loads the checker, says when it is ready, then
+imports the learner's file and runs the check; an infinite loop is killed at the limit, a crash (os._exit, a signal, running out of memory) is reported
 as such, and nothing the child does can hang or kill the caller. A syntax error is found here,
 without starting the child (compiling runs none of the learner's code).
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -20,7 +21,10 @@ from pathlib import Path
 from learnapp.exercises.catalog import Exercise
 from learnapp.exercises.verdict import Verdict
 
-TIME_LIMIT_S = 20.0  # torch and diffusers take most of it: about 5 s on a laptop, 10 s on a busy CPU
+# The learner's code gets TIME_LIMIT_S once the reference is ready; loading torch, diffusers and the
+# reference's answers before that (5 s on a laptop, far more on a busy machine) has its own limit.
+TIME_LIMIT_S = 10.0
+START_LIMIT_S = 180.0
 
 
 def syntax_error(name: str, path: Path) -> Verdict | None:
@@ -63,25 +67,45 @@ def check_file(exercise: Exercise, path: Path, time_limit: float = TIME_LIMIT_S)
     return Verdict(**{**verdict.to_dict(), "exercise": exercise.name, "seconds": round(time.monotonic() - started, 3)})
 
 
+def _wait_ready(ready: int, limit: float) -> bool | None:
+    """True once the child says its reference is ready; False if it died first; None after `limit`."""
+    readable, _, _ = select.select([ready], [], [], limit)
+    if not readable:
+        return None
+    return os.read(ready, 1) == b"r"  # b"": the pipe closed, the child is gone
+
+
 def _run_child(exercise: Exercise, path: Path, time_limit: float) -> Verdict:
     with tempfile.TemporaryDirectory(prefix="learnapp-check-") as folder:
         result = Path(folder) / "verdict.json"
         log = Path(folder) / "output.txt"
-        with log.open("w") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "learnapp.exercises.child", exercise.checker, str(path), str(result)],
-                stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-                cwd=path.parent,
-            )
-            try:
-                code = process.wait(timeout=time_limit)
-            except subprocess.TimeoutExpired:
-                _stop(process)
-                return Verdict(exercise.name, "timeout", f"no verdict within {time_limit:g} s: an endless loop?",
-                               "The check was stopped. Look for a loop that never ends in your function.")
-            except BaseException:  # Ctrl-C while checking: the child goes too
-                _stop(process)
-                raise
+        ready, tell = os.pipe()
+        try:
+            with log.open("w") as output:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "learnapp.exercises.child", exercise.checker, str(path), str(result),
+                     str(tell)],
+                    stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+                    cwd=path.parent, pass_fds=(tell,),
+                )
+                os.close(tell)
+                try:
+                    started = _wait_ready(ready, START_LIMIT_S)
+                    if started is None:
+                        _stop(process)
+                        return Verdict(exercise.name, "timeout",
+                                       f"the check did not start within {START_LIMIT_S:g} s (loading torch)",
+                                       "Is the machine very busy? Try again.")
+                    code = process.wait(timeout=time_limit)
+                except subprocess.TimeoutExpired:
+                    _stop(process)
+                    return Verdict(exercise.name, "timeout", f"your code ran over {time_limit:g} s: an endless loop?",
+                                   "The check was stopped. Look for a loop that never ends in your file.")
+                except BaseException:  # Ctrl-C while checking: the child goes too
+                    _stop(process)
+                    raise
+        finally:
+            os.close(ready)
         if code == 0 and result.is_file():
             try:
                 return Verdict.from_dict(json.loads(result.read_text()))

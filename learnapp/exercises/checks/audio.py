@@ -6,6 +6,7 @@ and the first lines of its `image_to_audio`: grey levels -> dB -> power, before 
 
 from __future__ import annotations
 
+import librosa
 import numpy as np
 
 from learnapp.exercises.compare import Case, Check, Mistake, on
@@ -14,8 +15,6 @@ N_FFT, HOP, TOP_DB = 2048, 512, 80
 
 
 def mel_round_trip(audio, sample_rate, n_mels, *, to_db="power", ref="max", rounding=0.5, back="affine"):
-    import librosa
-
     power = librosa.feature.melspectrogram(y=audio, sr=sample_rate, n_fft=N_FFT, hop_length=HOP, n_mels=n_mels)
     reference = np.max if ref == "max" else 1.0
     convert = librosa.power_to_db if to_db == "power" else librosa.amplitude_to_db
@@ -27,7 +26,6 @@ def mel_round_trip(audio, sample_rate, n_mels, *, to_db="power", ref="max", roun
 
 
 def _expected(audio: np.ndarray, sample_rate: int, n_mels: int) -> tuple[np.ndarray, np.ndarray]:
-    import librosa
     from diffusers.pipelines.deprecated.audio_diffusion.mel import Mel
 
     frames = (len(audio) + 1) // HOP
