@@ -86,7 +86,14 @@ def run(args: argparse.Namespace) -> int:
             from learnapp.exercises.watch import watch
 
             print("Checking on every save; Ctrl-C stops. --hint gives a hint.", flush=True)
-            result = watch(path, check)
+
+            def check_and_wait() -> Verdict:
+                verdict = check()
+                if not verdict.passed:
+                    print(f"Waiting for your next save of {path} ...", flush=True)
+                return verdict
+
+            result = watch(path, check_and_wait)
             assert result is not None  # without a stop event the watch ends only on a pass
             verdict = result
         if verdict.passed:
