@@ -1,8 +1,9 @@
 """How long each exercise's check takes, after imports (target: <= 1 s each on a 2-core CPU).
 
 Times the check of every reference solution in one process, the way the check's child runs it
-(`learnapp.exercises.child.check`): first once cold (the first call pays one-off costs such as
-librosa's JIT), then the median of `--runs` calls. Also times the whole child process once, for
+(`learnapp.exercises.child.check`: the reference's answers, the learner's function, the comparison),
+after importing torch, diffusers and every checker: first once (the first call pays one-off costs
+such as numba compiling librosa's functions), then the median of `--runs` calls. Also times the whole child process once, for
 scale (interpreter start and the torch/diffusers imports dominate it).
 
     .venv/bin/python benchmarks/bench_exercises.py
@@ -31,9 +32,12 @@ def main() -> None:
     import diffusers  # noqa: F401
     import torch  # noqa: F401
 
+    from learnapp.exercises import checks
     from learnapp.exercises.catalog import load_exercises
     from learnapp.exercises.child import check
 
+    for name in checks.CHECKERS:  # each family's imports (AutoencoderKL pulls in accelerate, audio librosa)
+        checks.load(name)
     imports = time.perf_counter() - started
     rows = []
     for exercise in load_exercises():
@@ -54,7 +58,7 @@ def main() -> None:
     print(f"{'exercise':<20} {'first (s)':>10} {'median (s)':>11}")
     for row in rows:
         print(f"{row['exercise']:<20} {row['first_s']:>10.3f} {row['median_s']:>11.3f}")
-    print(f"imports (torch, diffusers): {imports:.2f} s; a whole check process ({exercise.name}): {child:.2f} s")
+    print(f"imports (torch, diffusers, the checkers): {imports:.2f} s; a whole check process ({exercise.name}): {child:.2f} s")
     slowest = max(row["median_s"] for row in rows)
     print(f"slowest median {slowest:.3f} s: {'within' if slowest <= TARGET_S else 'OVER'} the {TARGET_S:g} s target")
     emit({"runs": args.runs, "imports_s": round(imports, 3), "child_process_s": round(child, 3),
