@@ -66,6 +66,8 @@ def cmd_progress(args: argparse.Namespace) -> int:
             return _backup(store, args)
         from learnapp import stats
         from learnapp.content import load_deck
+        from learnapp.exercises.catalog import load_exercises
+        from learnapp.exercises.workspace import passed_count
 
         if args.plot:
             from learnapp.outfile import check_target
@@ -73,12 +75,14 @@ def cmd_progress(args: argparse.Namespace) -> int:
             check_target(Path(args.plot), force=args.force, protected=store.files)  # before any output
         deck = load_deck()
         figures = stats.progress(deck, store)
+        passed, exercises = passed_count(load_exercises(), store)
         # With --json, stdout carries the JSON alone; notes go to stderr.
         notes = sys.stderr if args.json else sys.stdout
         if args.json:
-            print(json.dumps(figures.to_dict(), indent=2))
+            print(json.dumps({**figures.to_dict(), "exercises": {"passed": passed, "total": exercises}}, indent=2))
         else:
             _print_progress(figures, store.path)
+            print(f"Exercises passed: {passed} of {exercises} (learnapp exercise lists them)")
         if args.plot:
             written = stats.plot(deck, store, Path(args.plot), force=args.force)
             print(f"chart written to {written}", file=notes)
@@ -208,6 +212,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return runner.list_demos()
     options, data_dir = _take_data_dir(args.options)
     return runner.run_cli(args.name, options, data_dir or args.data_dir)
+
+
+def cmd_exercise(args: argparse.Namespace) -> int:
+    from learnapp.exercises.command import run
+
+    return run(args)
 
 
 def cmd_export_anki(args: argparse.Namespace) -> int:
@@ -384,6 +394,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_whole_number("--port", 1, 65535), default=8000,
                        help="port to listen on (default: 8000)")
     serve.set_defaults(handler=cmd_serve)
+
+    exercise = command(
+        "exercise",
+        help="list the exercises, or do one: write a diffusion function, checked against diffusers on every save",
+        description="Without NAME: the exercises by topic with their status. With NAME: copy its starter file "
+        "into the data folder (never over your work), then check it on every save until it passes.",
+    )
+    exercise.add_argument("name", nargs="?", help="the exercise, e.g. add-noise")
+    exercise.add_argument("--once", action="store_true", help="check once and exit: 0 if it passes, 1 if not")
+    exercise.add_argument("--hint", action="store_true", help="show the next hint you have not seen")
+    exercise.add_argument("--reset", action="store_true",
+                          help="start over from the starter (the old file is kept as .bak)")
+    exercise.add_argument("--edit", action="store_true", help="open the file in $EDITOR first")
+    exercise.set_defaults(handler=cmd_exercise)
     return parser
 
 

@@ -32,6 +32,7 @@ Public API (the UI reaches most of it through `srs.Session` and `stats`):
   `merge_reviews(reviews)`, `missing_reviews(reviews)`, `rebuild_cards()`;
 - figures for `stats`: `card_summary`, `reviews_by_topic`, `ratings_between`,
   `days_with_reviews`, `due_between`, inside `with store.snapshot():` for one consistent view;
+- exercises: `record_check`, `exercise_results`, `exercise_checks`, `hints_shown`, `set_hints_shown`;
 - `Review` (one log row), `CardChanged`, `ReviewConflict`, `SCHEMA_VERSION`.
 """
 
@@ -107,6 +108,23 @@ MIGRATIONS: tuple[str, ...] = (
         lapses = (SELECT COUNT(*) FROM revlog r
                   WHERE r.item_id = cards.item_id AND r.rating = 1 AND r.before_state = 2);
     CREATE INDEX revlog_time ON revlog (reviewed_at);
+    """,
+    # 3: exercises: every check of a learner's file (append-only, like revlog), and how many of
+    # each exercise's hints were shown
+    """
+    CREATE TABLE exercise_log (
+        id          INTEGER PRIMARY KEY,
+        exercise    TEXT NOT NULL,
+        checked_at  INTEGER NOT NULL,
+        passed      INTEGER NOT NULL CHECK (passed IN (0, 1)),
+        duration_ms INTEGER,
+        message     TEXT
+    );
+    CREATE INDEX exercise_log_exercise ON exercise_log (exercise, checked_at);
+    CREATE TABLE exercise_hints (
+        exercise TEXT PRIMARY KEY,
+        shown    INTEGER NOT NULL CHECK (shown >= 0)
+    );
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -539,6 +557,53 @@ class Store:
                     FROM revlog)
                 WHERE age = 1"""
         )
+
+    # --- exercises ------------------------------------------------------------------------
+
+    @_guarded
+    def record_check(self, exercise: str, checked_at: datetime, passed: bool, duration_ms: int | None,
+                     message: str) -> int:
+        """Append one check of an exercise, committed before returning; returns its row id."""
+        with self._writing():
+            cursor = self._db.execute(
+                "INSERT INTO exercise_log (exercise, checked_at, passed, duration_ms, message) VALUES (?, ?, ?, ?, ?)",
+                (exercise, to_us(checked_at), int(passed), duration_ms, message),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    @_guarded
+    def exercise_results(self) -> dict[str, tuple[int, bool, bool]]:
+        """Per checked exercise: (checks, ever passed, last check passed)."""
+        rows = self._db.execute(
+            """SELECT exercise, COUNT(*), MAX(passed),
+                      (SELECT passed FROM exercise_log l WHERE l.exercise = e.exercise
+                       ORDER BY checked_at DESC, id DESC LIMIT 1)
+               FROM exercise_log e GROUP BY exercise"""
+        )
+        return {name: (count, bool(ever), bool(last)) for name, count, ever, last in rows}
+
+    @_guarded
+    def exercise_checks(self, exercise: str) -> list[tuple[datetime, bool, int | None, str]]:
+        """Every check of one exercise, oldest first: (time, passed, duration_ms, message)."""
+        rows = self._db.execute(
+            "SELECT checked_at, passed, duration_ms, message FROM exercise_log WHERE exercise = ? "
+            "ORDER BY checked_at, id", (exercise,),
+        )
+        return [(from_us(at), bool(passed), duration, message) for at, passed, duration, message in rows]
+
+    @_guarded
+    def hints_shown(self, exercise: str) -> int:
+        row = self._db.execute("SELECT shown FROM exercise_hints WHERE exercise = ?", (exercise,)).fetchone()
+        return row[0] if row else 0
+
+    @_guarded
+    def set_hints_shown(self, exercise: str, shown: int) -> None:
+        with self._writing():
+            self._db.execute(
+                "INSERT INTO exercise_hints VALUES (?, ?) ON CONFLICT (exercise) DO UPDATE SET shown = excluded.shown",
+                (exercise, shown),
+            )
 
     # --- figures for stats.py -------------------------------------------------------------
 

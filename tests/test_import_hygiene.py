@@ -39,6 +39,8 @@ def heavy_imports(argv: list[str], imports: str = "") -> set[str]:
         (["validate"], {"matplotlib"}),  # mathtext checks the cards' formulas
         (["progress", "--json"], set()),  # matplotlib only for --plot
         (["demo"], set()),  # the listing; torch only once a demo runs
+        (["exercise"], set()),  # the listing; torch only in the check's child process
+        (["exercise", "cfg", "--hint"], set()),
     ],
 )
 def test_commands_import_only_what_they_need(argv, allowed):

@@ -219,6 +219,50 @@ def test_version_1_file_is_backed_up_and_migrated(tmp_path):
     assert [row[:7] for row in cards] == v1_dump[0]
 
 
+# Version 2 added the answer and lapse counters and two indexes (frozen like V1_SCHEMA).
+V2_ADDITIONS = """
+DROP INDEX cards_due;
+CREATE INDEX cards_state_due ON cards (state, due, item_id);
+ALTER TABLE cards ADD COLUMN reps INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cards ADD COLUMN lapses INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX revlog_time ON revlog (reviewed_at);
+PRAGMA user_version = 2;
+"""
+
+
+def test_version_2_file_is_backed_up_and_gains_the_exercise_log(tmp_path):
+    path = tmp_path / "progress.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(V1_SCHEMA + V2_ADDITIONS)
+    t0 = 1_740_000_000_000_000
+    db.execute(
+        "INSERT INTO revlog (item_id, reviewed_at, rating, duration_ms, after_state, after_due) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        ("a", t0, 3, 900, 2, t0 + 86_400_000_000),
+    )
+    db.execute("INSERT INTO cards (item_id, state, due, reps) VALUES ('a', 2, ?, 1)", (t0 + 86_400_000_000,))
+    db.commit()
+    db.close()
+    v2_dump = dump(path)
+
+    with Store(path) as store:
+        assert store.review_count() == 1 and store.counters("a") == (1, 0)
+        assert store.exercise_results() == {}
+        store.record_check("add-noise", utc(2026, 3, 1, 9), False, 4200, "wrong result on case 1")
+        store.record_check("add-noise", utc(2026, 3, 1, 10), True, 3900, "all 4 cases match")
+        store.set_hints_shown("add-noise", 2)
+    with Store(path) as store:
+        assert store.exercise_results() == {"add-noise": (2, True, True)}
+        assert store.exercise_checks("add-noise")[0] == (utc(2026, 3, 1, 9), False, 4200, "wrong result on case 1")
+        assert store.hints_shown("add-noise") == 2 and store.hints_shown("cfg") == 0
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    backup = tmp_path / "progress.sqlite3.v2.bak"
+    assert sqlite3.connect(backup).execute("PRAGMA user_version").fetchone()[0] == 2
+    assert dump(backup) == v2_dump
+    assert dump(path) == v2_dump
+
+
 # --- faults: kill -9, two writers -----------------------------------------------------------------
 
 CHILD = textwrap.dedent(
