@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import random
 import shutil
 import sqlite3
@@ -305,9 +306,9 @@ def test_a_pipe_in_the_deck_is_one_problem_line_not_a_wait(paths):
 
 
 @pytest.mark.parametrize("target, says", [
-    ("/dev/zero", "0: not a plain file"),
-    ("{store}", "1: not UTF-8 text"),
-    ("{root}/empty", "0: no .yaml files in this directory"),
+    ("/dev/zero", r"0: not a plain file"),
+    ("{store}", r"\d+: not UTF-8 text"),  # the line of the first bad byte depends on the schema
+    ("{root}/empty", r"0: no \.yaml files in this directory"),
 ])
 def test_a_special_path_as_the_deck_is_one_problem_line(target, says, paths):
     (paths.root / "empty").mkdir()
@@ -315,7 +316,7 @@ def test_a_special_path_as_the_deck_is_one_problem_line(target, says, paths):
     result = run(["validate", deck])
     lines = result.stdout.splitlines()
     assert result.returncode == 1 and result.stderr == "" and len(lines) == 2, result.stdout
-    assert lines[0].startswith(f"{deck}:{says}") and lines[1] == f"1 problem(s) in {deck}"
+    assert re.match(re.escape(f"{deck}:") + says, lines[0]) and lines[1] == f"1 problem(s) in {deck}"
 
 
 def test_ten_thousand_identical_questions_print_a_bounded_report(paths):
