@@ -29,7 +29,7 @@ from typing import Any
 from fsrs import Rating, Scheduler
 
 from learnapp.content import Deck
-from learnapp.srs import MASTERED_STABILITY_DAYS, LearningDay, forgetting_curve, utc_now
+from learnapp.srs import MASTERED_STABILITY_DAYS, LearningDay, forgetting_curve, scheduler_for, utc_now
 from learnapp.store import Store
 
 RECENT_DAYS = 7
@@ -81,8 +81,13 @@ class Progress:
         }
 
 
-def _defaults(now: datetime | None, day: LearningDay | None, scheduler: Scheduler | None):
-    return now or utc_now(), day or LearningDay(), scheduler or Scheduler()
+def _defaults(
+    now: datetime | None, day: LearningDay | None, scheduler: Scheduler | None, store: Store | None = None
+) -> tuple[datetime, LearningDay, Scheduler]:
+    """The current time, the system's learning day, and the learner's scheduler unless given."""
+    if scheduler is None:
+        scheduler = scheduler_for(store) if store is not None else Scheduler()
+    return now or utc_now(), day or LearningDay(), scheduler
 
 
 def topic_progress(
@@ -92,7 +97,7 @@ def topic_progress(
     day: LearningDay | None = None,
     scheduler: Scheduler | None = None,
 ) -> list[TopicProgress]:
-    now, day, scheduler = _defaults(now, day, scheduler)
+    now, day, scheduler = _defaults(now, day, scheduler, store)
     item_topic = {item.id: item.topic for item in deck.items}
     today = day.day_of(now)
     summary = store.card_summary(
@@ -187,7 +192,7 @@ def progress(
     day: LearningDay | None = None,
     scheduler: Scheduler | None = None,
 ) -> Progress:
-    now, day, scheduler = _defaults(now, day, scheduler)
+    now, day, scheduler = _defaults(now, day, scheduler, store)
     with store.snapshot():
         topics = topic_progress(deck, store, now, day, scheduler)
         today = daily_ratings(store, now, day, days=1)[0][1]
@@ -231,7 +236,7 @@ def plot(
     import matplotlib.ticker
     import matplotlib.pyplot as plt
 
-    now, day, scheduler = _defaults(now, day, scheduler)
+    now, day, scheduler = _defaults(now, day, scheduler, store)
     with store.snapshot():
         history = daily_ratings(store, now, day)
         forecast = due_forecast(deck, store, now, day)

@@ -215,7 +215,8 @@ def test_version_1_file_is_backed_up_and_migrated(tmp_path):
     assert sqlite3.connect(backup).execute("PRAGMA user_version").fetchone()[0] == 1
     assert dump(backup) == v1_dump
     cards, log = dump(path)
-    assert log == v1_dump[1]
+    assert [row[:-1] for row in log] == v1_dump[1]
+    assert {row[-1] for row in log} == {"flashcard"}  # every answer before modes was a flashcard
     assert [row[:7] for row in cards] == v1_dump[0]
 
 
