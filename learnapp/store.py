@@ -212,10 +212,10 @@ class Review:
 
 @dataclass(frozen=True)
 class CardRow:
-    """What the card browser shows of a reviewed card, flags included."""
+    """What the card browser shows of a card: state and due time (None if never reviewed), flags."""
 
-    state: State
-    due: datetime
+    state: State | None
+    due: datetime | None
     lapses: int
     flagged: bool
     suspended: bool
@@ -614,13 +614,19 @@ class Store:
 
     @_guarded
     def card_rows(self) -> dict[str, CardRow]:
-        """Every reviewed card's state, due time, lapses and flags, in one read (the browser's)."""
+        """The state, due time, lapses and flags of every card reviewed or flagged, in one read."""
         rows = self._db.execute(
             """SELECT c.item_id, c.state, c.due, c.lapses, coalesce(f.flagged, 0), coalesce(f.suspended, 0)
-               FROM cards c LEFT JOIN card_flags f ON f.item_id = c.item_id"""
+               FROM cards c LEFT JOIN card_flags f ON f.item_id = c.item_id
+               UNION ALL
+               SELECT item_id, NULL, NULL, 0, flagged, suspended FROM card_flags
+               WHERE item_id NOT IN (SELECT item_id FROM cards)"""
         )
         return {
-            item_id: CardRow(State(state), from_us(due), lapses, bool(flagged), bool(suspended))
+            item_id: CardRow(
+                State(state) if state else None, from_us(due) if due is not None else None, lapses,
+                bool(flagged), bool(suspended),
+            )
             for item_id, state, due, lapses, flagged, suspended in rows
         }
 
