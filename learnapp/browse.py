@@ -12,7 +12,8 @@ Ranking, per query word: the word itself (1.0), a word it begins (0.8), a word i
 an item id matches itself or its beginning ("dm-01"). Cards with every query word come first,
 then by the sum of their words' scores, then in course order. Stdlib only.
 
-Public API: `CardIndex`, `CardMatch` (one result), `STATES`, `state_name`, `history`.
+Public API: `CardIndex`, `Matches` (the results: a sequence of `CardMatch`, made as they are
+read), `STATES`, `state_name`, `history`.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ import bisect
 import difflib
 import itertools
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import overload
 
 from fsrs import Rating
 
@@ -44,6 +47,14 @@ def _words(text: str) -> set[str]:
     """A text's words, lower case; hyphenated ones also by their parts ("u-net": "u", "net")."""
     words = set(_WORD.findall(text.lower()))
     return words | {part for word in words for part in re.split(r"[-_.]", word)}
+
+
+def _mask(numbers: Iterable[int], size: int) -> int:
+    """A bitset of `numbers` made in one go (OR-ing bit by bit into an int would copy it each time)."""
+    bits = bytearray((size + 7) // 8)
+    for number in numbers:
+        bits[number >> 3] |= 1 << (number & 7)
+    return int.from_bytes(bits, "little")
 
 
 def _numbers(mask: int) -> list[int]:
@@ -92,16 +103,16 @@ class CardIndex:
         self.deck = deck
         self.store = store
         self.items = deck.items
-        self._all = (1 << len(self.items)) - 1
-        postings: dict[str, int] = {}
-        topics: dict[str, int] = {}
+        size = len(self.items)
+        self._all = (1 << size) - 1
+        postings: dict[str, list[int]] = {}
+        topics: dict[str, list[int]] = {}
         for number, item in enumerate(self.items):
-            bit = 1 << number
-            topics[item.topic] = topics.get(item.topic, 0) | bit
+            topics.setdefault(item.topic, []).append(number)
             for word in _words(" ".join((item.topic, item.question, item.answer, *item.tags))):
-                postings[word] = postings.get(word, 0) | bit
-        self._postings = postings
-        self._topics = topics
+                postings.setdefault(word, []).append(number)
+        self._postings = {word: _mask(numbers, size) for word, numbers in postings.items()}
+        self._topics = {topic: _mask(numbers, size) for topic, numbers in topics.items()}
         self._vocabulary = sorted(postings)
         self._by_length: dict[int, list[str]] = {}
         for word in self._vocabulary:
@@ -112,21 +123,16 @@ class CardIndex:
     def refresh(self) -> None:
         """Read the cards' states and flags again (after an answer, a flag or a suspension)."""
         self.rows = self.store.card_rows()
-        self._filters: dict[str, int] = dict.fromkeys((*STATES[1:], "flagged", "leech", "suspended"), 0)
-        touched = 0
+        members: dict[str, list[int]] = {name: [] for name in (*STATES, "flagged", "leech", "suspended")}
         for number, item in enumerate(self.items):
             row = self.rows.get(item.id)
-            if row is None:
-                continue
-            bit = 1 << number
-            if row.state is not None:
-                touched |= bit
-                self._filters[state_name(row)] |= bit
-            for name, on in (("flagged", row.flagged), ("leech", row.lapses >= LEECH_LAPSES),
-                             ("suspended", row.suspended)):
-                if on:
-                    self._filters[name] |= bit
-        self._filters["new"] = self._all & ~touched
+            members[state_name(row)].append(number)
+            if row is not None:
+                for name, on in (("flagged", row.flagged), ("leech", row.lapses >= LEECH_LAPSES),
+                                 ("suspended", row.suspended)):
+                    if on:
+                        members[name].append(number)
+        self._filters = {name: _mask(numbers, len(self.items)) for name, numbers in members.items()}
 
     def _levels(self, word: str) -> list[tuple[float, int]]:
         """(score, cards) for one query word, best first, each card at its best score only."""
@@ -178,8 +184,7 @@ class CardIndex:
         flagged: bool = False,
         leech: bool = False,
         suspended: bool = False,
-        limit: int | None = None,
-    ) -> list[CardMatch]:
+    ) -> Matches:
         """Cards matching `query` (all cards if it is empty) and every filter given, best first."""
         if state is not None and state not in STATES:
             raise ValueError(f"unknown state {state!r} (known: {', '.join(STATES)})")
@@ -215,14 +220,35 @@ class CardIndex:
                 if cards:
                     groups.append(((-present, -sum(option[1] for option in combination)), cards))
             groups.sort(key=lambda group: group[0])
-        result: list[CardMatch] = []
-        for (_, negative_score), cards in groups:
-            for number in _numbers(cards):
-                item = self.items[number]
-                result.append(CardMatch(item, self.rows.get(item.id), -negative_score or 0.0))
-                if limit is not None and len(result) >= limit:
-                    return result
-        return result
+        return Matches(self, [(-negative_score or 0.0, _numbers(cards)) for (_, negative_score), cards in groups])
+
+
+class Matches(Sequence[CardMatch]):
+    """Search results, best first; a CardMatch is made only for the results read (a page of them)."""
+
+    def __init__(self, index: CardIndex, groups: list[tuple[float, list[int]]]) -> None:
+        self._index = index
+        self._numbers = [number for _, numbers in groups for number in numbers]
+        self._ends = list(itertools.accumulate(len(numbers) for _, numbers in groups))
+        self._scores = [score for score, _ in groups]
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    @overload
+    def __getitem__(self, position: int) -> CardMatch: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> list[CardMatch]: ...
+
+    def __getitem__(self, position: int | slice) -> CardMatch | list[CardMatch]:
+        if isinstance(position, slice):
+            return [self[n] for n in range(*position.indices(len(self)))]
+        if position < 0:
+            position += len(self)
+        number = self._numbers[position]  # IndexError past the end, as a list
+        item = self._index.items[number]
+        return CardMatch(item, self._index.rows.get(item.id), self._scores[bisect.bisect_right(self._ends, position)])
 
 
 @dataclass(frozen=True)

@@ -411,7 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
     quiz = commands.add_parser("quiz", help="review the cards that are due (the default without a command)")
     quiz.add_argument("--topic", action="append", metavar="T", help="only this topic (repeat for several)")
     quiz.add_argument("--mode", choices=("flashcards", "choice"), default="flashcards",
-                      help="reveal and rate yourself, or pick among four answers (default: flashcards)")
+                      help="reveal and rate yourself, or pick among four answers (default: flashcards). "
+                      "Choice tests recognition, not recall: its answers move the schedule but are not used to fit "
+                      "your parameters (progress --optimize) nor counted in true retention")
     quiz.add_argument("--cram", action="store_true", help="practise every card; the schedule is not touched")
     # the default lives in srs, which --help must not import (start-up time)
     quiz.add_argument("--new", type=int, metavar="N", help="new cards a day (default: 20, as in Anki)")

@@ -3,6 +3,7 @@ FSRS forgetting curve (parameters unlike the defaults) with a seeded rng."""
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -11,7 +12,6 @@ from fsrs import Card, Rating, Scheduler
 from fsrs.scheduler import DEFAULT_PARAMETERS
 
 from learnapp.store import Review
-FLASHCARD = "flashcard"
 
 # A learner who forgets much faster than FSRS assumes: low initial stabilities, slow growth.
 TRUE_PARAMETERS = (
@@ -23,7 +23,7 @@ TRUE_PARAMETERS = (
 def simulate(
     cards: int, reviews: int, start: datetime, seed: int = 0, item_prefix: str = "sim"
 ) -> Iterator[Review]:
-    """About `reviews` flashcard reviews of `cards` cards, oldest first.
+    """`reviews` flashcard reviews of `cards` cards, oldest first.
 
     The learner is scheduled by FSRS at its defaults (as before any fitting) and recalls with
     the probability that TRUE_PARAMETERS give, so a fit should move towards those.
@@ -31,16 +31,14 @@ def simulate(
     rng = random.Random(seed)
     scheduler = Scheduler(enable_fuzzing=False)
     truth = Scheduler(parameters=TRUE_PARAMETERS, enable_fuzzing=False)
-    # new cards are introduced a few a day, reviews follow the schedule
+    # new cards are introduced a few a day; (when, card number, id, card, the card under the truth)
     pending: list[tuple[datetime, int, str, Card | None, Card | None]] = []
     per_day = max(1, cards // 60)
     for n in range(cards):
-        at = start + timedelta(days=n // per_day, hours=8, minutes=n % per_day)
-        pending.append((at, n, f"{item_prefix}-{n:06d}", None, None))
-    made = 0
-    while pending and made < reviews:
-        pending.sort(key=lambda entry: entry[0])
-        at, n, item_id, card, true_card = pending.pop(0)
+        at = start + timedelta(days=n // per_day, minutes=n % per_day)
+        heapq.heappush(pending, (at, n, f"{item_prefix}-{n:06d}", None, None))
+    for _ in range(reviews):
+        at, n, item_id, card, true_card = heapq.heappop(pending)
         before = card
         if card is None or true_card is None:
             rating = rng.choices(list(Rating), weights=(2, 2, 5, 1))[0]
@@ -52,6 +50,5 @@ def simulate(
         after, _ = scheduler.review_card(card, rating, at)
         true_after, _ = truth.review_card(true_card, rating, at)
         yield Review(item_id, at, rating, rng.randint(2000, 20000), before, after)
-        made += 1
-        # the learner comes back on the due day, at some hour of it
-        pending.append((after.due + timedelta(minutes=rng.randint(0, 600)), n, item_id, after, true_after))
+        # the learner comes back on the due day, some hours later
+        heapq.heappush(pending, (after.due + timedelta(minutes=rng.randint(0, 600)), n, item_id, after, true_after))
