@@ -382,9 +382,9 @@ def plot(
         weekly = retention(store, now, day, "week", 26)
     colours = {Rating.Again: "#d62728", Rating.Hard: "#ff7f0e", Rating.Good: "#2ca02c", Rating.Easy: "#1f77b4"}
 
-    fig = plt.figure(figsize=(13, 13), layout="constrained")
+    fig = plt.figure(figsize=(13, 12.5), layout="constrained")
     # Sub-figures, so the long topic names do not push the other charts to the right.
-    top, middle, bottom_figure = fig.subfigures(3, 1, height_ratios=[1, 0.8, 1.2])
+    top, middle, bottom_figure = fig.subfigures(3, 1, height_ratios=[1, 0.7, 1.2])
     ax_history, ax_forecast = top.subplots(1, 2)
     ax_calendar, ax_retention = middle.subplots(1, 2, width_ratios=[1.6, 1])
     ax_topics = bottom_figure.subplots()
@@ -447,8 +447,10 @@ def _plot_calendar(ax: Any, calendar: list[tuple[date, int]]) -> None:
     grid = np.full((7, weeks), np.nan)
     for n, (_, count) in enumerate(calendar):
         grid[n % 7, n // 7] = count
+    from matplotlib.colors import ListedColormap
+
+    ax.imshow(np.where(grid == 0, 0.0, np.nan), cmap=ListedColormap(["#e4e4e4"]), aspect="equal")  # days off
     image = ax.imshow(np.where(grid == 0, np.nan, grid), cmap="Greens", aspect="equal", vmin=0)
-    ax.imshow(np.where(grid == 0, 0.0, np.nan), cmap="Greys", vmin=0, vmax=8, aspect="equal")  # empty days grey
     ax.set_yticks(range(7), ["Mon", "", "Wed", "", "Fri", "", "Sun"])
     starts = [(n // 7, d) for n, (d, _) in enumerate(calendar) if d.day == 1]
     ax.set_xticks([column for column, _ in starts], [d.strftime("%b") for _, d in starts])
@@ -456,7 +458,7 @@ def _plot_calendar(ax: Any, calendar: list[tuple[date, int]]) -> None:
     for spine in ax.spines.values():
         spine.set_visible(False)
     total = sum(count for _, count in calendar)
-    ax.set_title(f"Answers per day, last {weeks} weeks ({total:,} in all)")
+    ax.set_title(f"Calendar of answers, last {weeks} weeks ({total:,} in all; grey: none)")
     ax.figure.colorbar(image, ax=ax, shrink=0.6, label="answers")
 
 

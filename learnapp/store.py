@@ -28,11 +28,17 @@ Public API (the UI reaches most of it through `srs.Session` and `stats`):
 - `Store(path)` / `close()` / `with Store(path) as store:`; `default_path(data_dir_override)`;
 - cards: `card(item_id)`, `counters(item_id)`, `due_reviews(before)`, `due_learning(before)`,
   `unseen(item_ids, limit)`, `new_cards_since(moment)`;
-- the log: `record(review) -> id`, `undo(id)`, `reviews()`, `review_count()`,
-  `merge_reviews(reviews)`, `rebuild_cards()`;
-- figures for `stats`: `card_summary`, `reviews_by_topic`, `ratings_between`,
+- the log: `record(review) -> id`, `undo(id)`, `reviews()`, `history(item_id)`, `answers(mode)`,
+  `review_count()`, `merge_reviews(reviews)`, `rebuild_cards()`; each row has its `mode`
+  (FLASHCARD or CHOICE);
+- the learner's flags: `set_flags(item_id, now, flagged=, suspended=)`, `flags()`, `card_rows()`,
+  `lapsed(at_least)`; suspended cards are left out of `due_reviews`, `due_learning`, `unseen`
+  and the due counts;
+- fitted FSRS parameters: `add_memory_model`, `memory_model()` (the one in use), `memory_models()`,
+  `reset_memory_model()`;
+- figures for `stats`: `card_summary`, `reviews_by_topic`, `ratings_between`, `retention_between`,
   `days_with_reviews`, `due_between`, inside `with store.snapshot():` for one consistent view;
-- `Review` (one log row), `CardChanged`, `ReviewConflict`, `SCHEMA_VERSION`.
+- `Review` (one log row), `CardRow`, `MemoryModel`, `CardChanged`, `ReviewConflict`, `SCHEMA_VERSION`.
 """
 
 from __future__ import annotations
