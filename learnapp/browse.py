@@ -37,6 +37,7 @@ STATES = ("new", "learning", "review", "relearning")
 FUZZY_CUTOFF = 0.75
 FUZZY_MATCHES = 4  # closest words kept per query word
 _WORD = re.compile(r"[a-z0-9]+(?:[-_.][a-z0-9]+)*")
+_SEPARATOR = re.compile(r"[-_.]")
 
 
 def state_name(row: CardRow | None) -> str:
@@ -46,7 +47,7 @@ def state_name(row: CardRow | None) -> str:
 def _words(text: str) -> set[str]:
     """A text's words, lower case; hyphenated ones also by their parts ("u-net": "u", "net")."""
     words = set(_WORD.findall(text.lower()))
-    return words | {part for word in words for part in re.split(r"[-_.]", word)}
+    return words | {part for word in words if not word.isalnum() for part in _SEPARATOR.split(word)}
 
 
 def _mask(numbers: Iterable[int], size: int) -> int:
@@ -57,11 +58,11 @@ def _mask(numbers: Iterable[int], size: int) -> int:
     return int.from_bytes(bits, "little")
 
 
-def _numbers(mask: int) -> list[int]:
-    """The positions of the set bits of `mask`, lowest first."""
+def _numbers(mask: int, limit: int) -> list[int]:
+    """The positions of the first `limit` set bits of `mask`, lowest first."""
     bits = bin(mask)[:1:-1]  # lowest bit first, without "0b"
     found, position = [], bits.find("1")
-    while position >= 0:
+    while position >= 0 and len(found) < limit:
         found.append(position)
         position = bits.find("1", position + 1)
     return found
@@ -220,20 +221,22 @@ class CardIndex:
                 if cards:
                     groups.append(((-present, -sum(option[1] for option in combination)), cards))
             groups.sort(key=lambda group: group[0])
-        return Matches(self, [(-negative_score or 0.0, _numbers(cards)) for (_, negative_score), cards in groups])
+        return Matches(self, [(-negative_score or 0.0, cards) for (_, negative_score), cards in groups])
 
 
 class Matches(Sequence[CardMatch]):
-    """Search results, best first; a CardMatch is made only for the results read (a page of them)."""
+    """Search results, best first. Counting them is cheap; a group of equally ranked cards is
+    turned into card numbers only as far as it is read, and a CardMatch made for each result
+    read (a browser reads a page of them)."""
 
-    def __init__(self, index: CardIndex, groups: list[tuple[float, list[int]]]) -> None:
+    def __init__(self, index: CardIndex, groups: list[tuple[float, int]]) -> None:
         self._index = index
-        self._numbers = [number for _, numbers in groups for number in numbers]
-        self._ends = list(itertools.accumulate(len(numbers) for _, numbers in groups))
-        self._scores = [score for score, _ in groups]
+        self._groups = groups
+        self._ends = list(itertools.accumulate(cards.bit_count() for _, cards in groups))
+        self._read: dict[int, list[int]] = {}
 
     def __len__(self) -> int:
-        return len(self._numbers)
+        return self._ends[-1] if self._ends else 0
 
     @overload
     def __getitem__(self, position: int) -> CardMatch: ...
@@ -246,9 +249,15 @@ class Matches(Sequence[CardMatch]):
             return [self[n] for n in range(*position.indices(len(self)))]
         if position < 0:
             position += len(self)
-        number = self._numbers[position]  # IndexError past the end, as a list
-        item = self._index.items[number]
-        return CardMatch(item, self._index.rows.get(item.id), self._scores[bisect.bisect_right(self._ends, position)])
+        if not 0 <= position < len(self):
+            raise IndexError(position)
+        group = bisect.bisect_right(self._ends, position)
+        offset = position - (self._ends[group - 1] if group else 0)
+        numbers = self._read.get(group, [])
+        if offset >= len(numbers):
+            numbers = self._read[group] = _numbers(self._groups[group][1], max(64, 2 * offset + 1))
+        item = self._index.items[numbers[offset]]
+        return CardMatch(item, self._index.rows.get(item.id), self._groups[group][0])
 
 
 @dataclass(frozen=True)

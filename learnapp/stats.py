@@ -277,8 +277,8 @@ def review_calendar(
     today = day.day_of(now)
     first = today - timedelta(days=today.weekday(), weeks=weeks - 1)
     days = (today - first).days + 1
-    counts = store.ratings_between(day.bounds(first, days))
-    return [(first + timedelta(days=n), sum(c.values())) for n, c in enumerate(counts)]
+    counts = store.answers_between(day.bounds(first, days))
+    return [(first + timedelta(days=n), count) for n, count in enumerate(counts)]
 
 
 HEAT = "·░▒▓█"  # no answers, then quarters of the busiest day

@@ -37,7 +37,7 @@ Public API (the UI reaches most of it through `srs.Session` and `stats`):
 - fitted FSRS parameters: `add_memory_model`, `memory_model()` (the one in use), `memory_models()`,
   `reset_memory_model()`;
 - figures for `stats`: `card_summary`, `reviews_by_topic`, `ratings_between`, `retention_between`,
-  `days_with_reviews`, `due_between`, inside `with store.snapshot():` for one consistent view;
+  `answers_between`, `days_with_reviews`, `due_between`, inside `with store.snapshot():` for one consistent view;
 - `Review` (one log row), `CardRow`, `MemoryModel`, `CardChanged`, `ReviewConflict`, `SCHEMA_VERSION`.
 """
 
@@ -131,6 +131,8 @@ MIGRATIONS: tuple[str, ...] = (
         figures    TEXT NOT NULL,
         in_use     INTEGER NOT NULL DEFAULT 0 CHECK (in_use IN (0, 1))
     );
+    CREATE INDEX revlog_due_reviews ON revlog (reviewed_at, rating, before_state, mode)
+        WHERE before_state = 2 AND mode = 'flashcard';
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -693,7 +695,8 @@ class Store:
     @_guarded
     def retention_between(self, bounds: Sequence[datetime]) -> list[tuple[int, int]]:
         """(recalled, reviews) in each interval [bounds[i], bounds[i+1]), counting the flashcard
-        answers to cards in Review state (due reviews; learning steps and multiple choice left out)."""
+        answers to cards in Review state (due reviews; learning steps and multiple choice left out).
+        The partial index revlog_due_reviews holds exactly those rows."""
         result = []
         for start, end in zip(bounds, bounds[1:]):
             recalled, total = self._db.execute(
@@ -762,6 +765,16 @@ class Store:
             )
             result.append({Rating(rating): count for rating, count in rows})
         return result
+
+    @_guarded
+    def answers_between(self, bounds: Sequence[datetime]) -> list[int]:
+        """Answers in each interval [bounds[i], bounds[i+1]) (read from the time index alone)."""
+        return [
+            self._db.execute(
+                "SELECT COUNT(*) FROM revlog WHERE reviewed_at >= ? AND reviewed_at < ?", (to_us(start), to_us(end))
+            ).fetchone()[0]
+            for start, end in zip(bounds, bounds[1:])
+        ]
 
     @_guarded
     def days_with_reviews(self, bounds: Sequence[datetime]) -> list[bool]:
