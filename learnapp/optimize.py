@@ -174,10 +174,11 @@ def fit_parameters(cards: Sequence[History]) -> list[float]:
         raise UserError(f'fitting needs the optimizer: pip install "fsrs[optimizer]" ({exc})') from None
 
 
-def optimize(store: Store, now: datetime, fitter: Fitter = fit_parameters, budget: int = FIT_BUDGET) -> Fit:
+def optimize(store: Store, now: datetime, fitter: Fitter | None = None, budget: int = FIT_BUDGET) -> Fit:
     """Fit, evaluate and (only if better) adopt; every fit is recorded in the store.
 
-    `budget` caps the answers fitted (see the module docstring); the held-out cards take the rest.
+    `fitter` defaults to `fit_parameters`; `budget` caps the answers fitted (see the module
+    docstring), the held-out cards take the rest.
     """
     cards = histories(store)
     spaced = sum(_spaced(history[:MAX_HISTORY]) for history in cards.values())
@@ -186,7 +187,7 @@ def optimize(store: Store, now: datetime, fitter: Fitter = fit_parameters, budge
     fitted_cards, held_out = _split(cards, budget)
     if not any(_spaced(history) for history in held_out):
         return Fit(spaced, needed())
-    parameters = tuple(float(p) for p in fitter(fitted_cards))
+    parameters = tuple(float(p) for p in (fitter or fit_parameters)(fitted_cards))
     default, fitted = evaluate(DEFAULT_PARAMETERS, held_out), evaluate(parameters, held_out)
     model = store.memory_model()
     current = evaluate(model.parameters, held_out) if model else None

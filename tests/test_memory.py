@@ -222,8 +222,7 @@ def test_multiple_choice_answers_are_left_out_of_fitting(store):
 
 def test_optimize_reports_default_and_fitted_figures(store, capsys, monkeypatch):
     simulated(store, reviews=1500, cards=60)
-    monkeypatch.setattr(optimize, "fit_parameters", fitter_of(TRUE_PARAMETERS))
-    monkeypatch.setattr(optimize.optimize, "__defaults__", (optimize.fit_parameters, optimize.FIT_BUDGET))
+    monkeypatch.setattr(optimize, "fit_parameters", fitter_of(TRUE_PARAMETERS))  # no torch: the mechanics only
     code, out, _ = run(capsys, "--data-dir", str(store.path.parent), "progress", "--optimize")
     assert code == 0
     assert "FSRS defaults" in out and "fitted now" in out and "log loss" in out and "RMSE (bins)" in out
@@ -426,3 +425,7 @@ def test_cards_command_lists_shows_history_flags_and_refuses_unknown_ids(capsys,
     assert code == 0 and "1 answer(s)" in lines[0] and lines[-1].split()[2:5] == ["choice", "Good", "10m"]
     assert run(capsys, "cards", "dm-001", "--unflag")[0] == 0
     assert run(capsys, "cards", "--flagged")[1] == "no card matches\n"
+    code, _, err = run(capsys, "cards", "noise", "--topic", "nope")
+    assert code == 2 and err.startswith("learnapp: error: unknown topic nope") and err.count("\n") == 1
+    code, _, err = run(capsys, "cards", "dm-001", "dm-002", "--suspend")
+    assert code == 2 and "take one card id" in err
