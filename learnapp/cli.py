@@ -49,6 +49,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+LEECHES_SHOWN = 10
 
 
 def cmd_progress(args: argparse.Namespace) -> int:
@@ -222,9 +223,12 @@ def _print_leeches(console, figures) -> None:
         "before you memorise: its topic's demo, its figure; or `learnapp cards ID --suspend`):",
         markup=False,
     )
-    for leech in figures.leeches:
+    for leech in figures.leeches[:LEECHES_SHOWN]:
         console.print(f"  {leech.item_id}  {leech.lapses} lapses  {leech.question}", markup=False, overflow="ellipsis",
                       no_wrap=True)
+    if len(figures.leeches) > LEECHES_SHOWN:
+        console.print(f"  ... and {len(figures.leeches) - LEECHES_SHOWN} more: `learnapp cards --leech` lists them all",
+                      markup=False)
 
 
 def cmd_cards(args: argparse.Namespace) -> int:
