@@ -117,7 +117,8 @@ def bench_search(cards: int, runs: int) -> None:
                 assert len(page) == min(PAGE, len(found))
                 times += mine
                 cpu_times += cpu
-                print(f"  {name:<16} {query!r:<28} {len(found):>7,} cards  median {statistics.median(mine) * 1000:6.1f} ms"
+                print(f"  {name:<16} {query!r:<28} {len(found):>7,} cards  "
+                      f"median {statistics.median(mine) * 1000:6.1f} ms"
                       f" (CPU {statistics.median(cpu) * 1000:5.1f} ms)")
             times.sort()
             print(f"  all queries: median {statistics.median(times) * 1000:.1f} ms, "
@@ -140,7 +141,8 @@ def bench_optimize(reviews: int, cards: int) -> None:
         with Store(default_path(folder)) as store:
             model = store.memory_models()[-1]
         figures = model.figures
-        print(f"  learnapp progress --optimize: {seconds:.1f} s wall, {cpu:.1f} s CPU (target <= 60 s on 2 cores); fitted "
+        print(f"  learnapp progress --optimize: {seconds:.1f} s wall, {cpu:.1f} s CPU "
+              f"(target <= 60 s on 2 cores); fitted "
               f"{figures['fitted_answers']:,} answers, held out {figures['fitted']['reviews']:,} spaced reviews; "
               f"log loss {figures['default']['log_loss']:.4f} -> {figures['fitted']['log_loss']:.4f}, "
               f"RMSE (bins) {figures['default']['rmse_bins']:.4f} -> {figures['fitted']['rmse_bins']:.4f}, "

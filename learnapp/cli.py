@@ -100,7 +100,8 @@ def _memory_model(store, args: argparse.Namespace) -> int:
 
     if args.reset_parameters:
         if optimize.reset(store):
-            print("Back to FSRS's default parameters; the scheduler uses them from now on (earlier fits stay on record).")
+            print("Back to FSRS's default parameters; the scheduler uses them from now on "
+                  "(earlier fits stay on record).")
         else:
             print("FSRS's default parameters are already in use.")
         return 0

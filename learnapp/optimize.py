@@ -28,6 +28,7 @@ Public API: `optimize(store, now) -> Fit`, `spaced_reviews(store) -> int`, `need
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Callable, Sequence
@@ -101,7 +102,7 @@ def histories(store: Store) -> dict[str, History]:
 
 
 def _spaced(history: History) -> int:
-    return sum(later - earlier >= _DAY for (earlier, _), (later, _) in zip(history, history[1:]))
+    return sum(later - earlier >= _DAY for (earlier, _), (later, _) in itertools.pairwise(history))
 
 
 def spaced_reviews(store: Store) -> int:

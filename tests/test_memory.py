@@ -109,7 +109,8 @@ def test_version_2_file_keeps_every_review_as_a_flashcard(tmp_path):
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert [row[:-1] for row in db.execute("SELECT * FROM revlog ORDER BY id")] == old
-    assert sqlite3.connect(tmp_path / "progress.sqlite3.v2.bak").execute("SELECT COUNT(*) FROM revlog").fetchone() == (5,)
+    backup = sqlite3.connect(tmp_path / "progress.sqlite3.v2.bak")
+    assert backup.execute("SELECT COUNT(*) FROM revlog").fetchone() == (5,)
 
 
 def test_export_import_round_trips_the_mode_and_reads_version_1_exports(store, tmp_path):
