@@ -2,12 +2,14 @@
 
 The first line names the format, each further line is one answer, oldest first:
 
-    {"format": "learnapp-review-log", "version": 1}
+    {"format": "learnapp-review-log", "version": 2}
     {"item": "dm-001", "reviewed_at": "2025-03-30T19:00:00.000000+00:00", "rating": 3,
-     "duration_ms": 5200, "before": null, "after": CARD}
+     "duration_ms": 5200, "before": null, "after": CARD, "mode": "flashcard"}
 
 where CARD is {"state": 1-3, "step", "stability", "difficulty", "due", "last_review"} as
-FSRS defines them, times in ISO 8601 UTC with microseconds. Floats are written with
+FSRS defines them, times in ISO 8601 UTC with microseconds, and "mode" is how the answer
+was given ("flashcard" or "choice"). Version 1 exports, written before answers had a mode,
+still import: their answers were all flashcards. Floats are written with
 Python's shortest exact repr, so export -> import -> export gives the same bytes.
 
 Export never writes onto the store, nor over an existing file unless forced (`outfile`).
@@ -39,13 +41,15 @@ from fsrs import Card, Rating, State
 
 from learnapp.errors import UserError
 from learnapp.outfile import replacing
-from learnapp.store import Review, ReviewConflict, Store
+from learnapp.store import FLASHCARD, MODES, Review, ReviewConflict, Store
 
 FORMAT = "learnapp-review-log"
-VERSION = 1
+VERSION = 2
+READABLE = (1, 2)
 HEADER = {"format": FORMAT, "version": VERSION}
 CARD_KEYS = ("state", "step", "stability", "difficulty", "due", "last_review")
-REVIEW_KEYS = ("item", "reviewed_at", "rating", "duration_ms", "before", "after")
+REVIEW_KEYS_V1 = ("item", "reviewed_at", "rating", "duration_ms", "before", "after")
+REVIEW_KEYS = (*REVIEW_KEYS_V1, "mode")
 MAX_LINE = 65_536  # a review line is ~400 characters: a longer one is not an export, and is never read whole
 SHOWN_IDS = 5  # unknown ids named in a message
 
@@ -75,6 +79,7 @@ def _line(review: Review) -> str:
         "duration_ms": review.duration_ms,
         "before": _card(review.before),
         "after": _card(review.after),
+        "mode": review.mode,
     }
     return json.dumps(record, ensure_ascii=False, allow_nan=False)
 
@@ -155,15 +160,18 @@ def _parse_card(value: Any, what: str) -> Card:
     )
 
 
-def _parse_review(text: str) -> Review:
+def _parse_review(text: str, version: int) -> Review:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _Bad(f"not JSON ({exc.msg})") from None
-    data = _require_keys(value, REVIEW_KEYS, "review")
+    data = _require_keys(value, REVIEW_KEYS if version >= 2 else REVIEW_KEYS_V1, "review")
     item = data["item"]
     if not isinstance(item, str) or not item.strip():
         raise _Bad("item must be a non-empty item id")
+    mode = data.get("mode", FLASHCARD)
+    if mode not in MODES:
+        raise _Bad(f"mode must be one of {', '.join(MODES)}")
     return Review(
         item_id=item,
         reviewed_at=_parse_time(data["reviewed_at"], "reviewed_at"),
@@ -171,11 +179,13 @@ def _parse_review(text: str) -> Review:
         duration_ms=_parse_int(data["duration_ms"], "duration_ms", 0, optional=True),
         before=_parse_card(data["before"], "before") if data["before"] is not None else None,
         after=_parse_card(data["after"], "after"),
+        mode=mode,
     )
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """The numbered review lines of an export, read as they are needed; UserError if it is none."""
+def _lines(path: Path) -> Iterator[tuple[int, int, str]]:
+    """(format version, line number, text) of an export's review lines, read as they are needed;
+    UserError if it is none."""
     path = Path(path)
     if path.exists() and not path.is_file():  # a folder, or a pipe or device that could block or never end
         raise UserError(f"cannot read {path}: it is not a plain file")
@@ -187,15 +197,17 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
                 header = None
             if not isinstance(header, dict) or header.get("format") != FORMAT:
                 raise UserError(f"{path} is not a learnapp export (its first line must be {json.dumps(HEADER)})")
-            if header.get("version") != VERSION:
-                raise UserError(f"{path} is export version {header.get('version')!r}; this learnapp reads {VERSION}")
+            version = header.get("version")
+            if version not in READABLE:
+                readable = " and ".join(map(str, READABLE))
+                raise UserError(f"{path} is export version {version!r}; this learnapp reads {readable}")
             number = 1
             while text := lines.readline(MAX_LINE + 1):
                 number += 1
                 if len(text) > MAX_LINE:
                     raise UserError(f"{path} refused, nothing imported: line {number} is over {MAX_LINE} characters")
                 if text.strip():
-                    yield number, text
+                    yield version, number, text
     except UnicodeDecodeError:
         raise UserError(f"{path} is not a learnapp export: it is not UTF-8 text") from None
     except OSError as exc:
@@ -205,9 +217,9 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
 def check_log(path: Path) -> int:
     """Check every line of an export; return how many reviews it holds, or raise UserError."""
     count, bad, first = 0, 0, ""
-    for number, text in _lines(path):
+    for version, number, text in _lines(path):
         try:
-            _parse_review(text)
+            _parse_review(text, version)
             count += 1
         except _Bad as exc:
             bad += 1
@@ -255,8 +267,8 @@ class ImportPlan:
 
 def _reviews(path: Path, where: list[int]) -> Iterator[Review]:
     """The reviews of an already checked export; `where[0]` follows the line being read."""
-    for where[0], text in _lines(path):
-        yield _parse_review(text)
+    for version, where[0], text in _lines(path):
+        yield _parse_review(text, version)
 
 
 @contextmanager

@@ -4,7 +4,7 @@ FSRS itself comes from the `fsrs` package (`Scheduler.review_card`); this module
 it lacks: the learner's day, the queue, interval previews, undo, practice mode and
 multiple-choice grading. Nothing here imports Textual or torch, so a UI is a thin view:
 
-    session = Session(deck, store)            # clock=, scheduler=, day=, topics=, cram=
+    session = Session(deck, store)            # clock=, scheduler=, day=, topics=, cram=, mode=
     while (item := session.current) is not None:
         outcomes = session.previews()         # {Rating: Outcome}, label e.g. "10m", "3d"
         session.answer(Rating.Good)           # saves exactly outcomes[Rating.Good]
@@ -31,6 +31,10 @@ Definitions:
   Again puts the card at the end of the session, any other rating drops it.
 - Mastered: a card in Review state whose stability is at least 21 days (recall stays above
   90% for three weeks without review) - `is_mastered`.
+- Scheduler: FSRS with the parameters fitted to the learner's own flashcard reviews when
+  `learnapp progress --optimize` adopted some (`Store.memory_model`), else its defaults -
+  `scheduler_for(store)`. Each answer is logged with the session's `mode` (FLASHCARD or
+  CHOICE): multiple choice moves the schedule too, but only flashcards are fitted.
 - Multiple choice (`MultipleChoice`): the answer among three of the item's hand-written
   distractors (never other answers: those are often rewordings of the right one).
   Wrong -> Again; right -> Good, or Hard when slower than a calm reading of the question
@@ -52,7 +56,7 @@ from fsrs import Card, Rating, Scheduler, State
 
 from learnapp.content import Deck, Item
 from learnapp.errors import UserError
-from learnapp.store import CardChanged, Review, Store
+from learnapp.store import FLASHCARD, MODES, CardChanged, Review, Store
 
 NEW_PER_DAY = 20
 ROLLOVER_HOUR = 4
@@ -66,6 +70,12 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def scheduler_for(store: Store) -> Scheduler:
+    """FSRS at the learner's fitted parameters if some were adopted, else at its defaults."""
+    model = store.memory_model()
+    return Scheduler(parameters=model.parameters) if model else Scheduler()
 
 
 def is_mastered(card: Card | None) -> bool:
@@ -303,14 +313,18 @@ class Session:
     deck: Deck
     store: Store
     clock: Clock = utc_now
-    scheduler: Scheduler = field(default_factory=Scheduler)
+    scheduler: Scheduler | None = None  # None: `scheduler_for(store)`
     day: LearningDay = field(default_factory=LearningDay)
     new_per_day: int = NEW_PER_DAY
     topics: Collection[str] | None = None
     cram: bool = False
     learn_ahead: timedelta = LEARN_AHEAD
+    mode: str = FLASHCARD  # logged with each answer
 
     def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"unknown review mode {self.mode!r} (known: {', '.join(MODES)})")
+        self.fsrs: Scheduler = self.scheduler or scheduler_for(self.store)
         self._main: deque[str] = deque()
         self._learning: list[tuple[datetime, str]] = []  # sorted by due
         self._shown: _Shown | None = None
@@ -416,7 +430,7 @@ class Session:
         before = self.store.card(item_id)
         outcomes = (
             _practice_outcomes() if self.cram
-            else preview(self.scheduler, before or Card(card_id=0, due=now), now)
+            else preview(self.fsrs, before or Card(card_id=0, due=now), now)
         )
         self._shown = _Shown(item_id, now, before, outcomes, due)
 
@@ -433,7 +447,7 @@ class Session:
         duration_ms = duration // timedelta(milliseconds=1)
         while True:
             assert outcome.card is not None
-            review = Review(shown.item_id, now, outcome.rating, duration_ms, before, outcome.card)
+            review = Review(shown.item_id, now, outcome.rating, duration_ms, before, outcome.card, self.mode)
             try:
                 return outcome, self.store.record(review)
             except CardChanged:
@@ -441,7 +455,7 @@ class Session:
                 now = max(now, self.clock())
                 before = shown.before = self.store.card(shown.item_id)
                 fresh = before or Card(card_id=0, due=now)
-                outcome = preview(self.scheduler, fresh, now)[outcome.rating]
+                outcome = preview(self.fsrs, fresh, now)[outcome.rating]
 
     def _requeue(self, item_id: str, outcome: Outcome, now: datetime) -> bool:
         """Bring the card back in this session if it must be seen again soon."""

@@ -10,6 +10,12 @@ with a large log. Public API:
 - `progress(deck, store, ...)` -> Progress: the above plus totals, streak, reviews today;
   `Progress.to_dict()` is what `learnapp progress --json` prints.
 - `daily_ratings`, `due_forecast`, `streak`: the series behind the chart.
+- `retention(store, period="week"|"month")` -> list[Retention]: true retention, the share of
+  due reviews recalled, per week or month, to set next to the desired retention (0.9).
+- `review_calendar` and `heatmap_rows`: answers per learning day over the last weeks, and the
+  same as rows of text (a calendar heatmap for the terminal).
+- `PREDICTED_RECALL_HELP`, `TRUE_RETENTION_HELP`: what those two numbers mean, in words to show
+  wherever they are shown.
 - `plot(deck, store, path, ..., force=False)`: a chart (PNG, SVG or PDF, by the suffix) with reviews per
   day, the 30-day due forecast and retrievability per topic (matplotlib with the Agg backend,
   imported only here).
@@ -21,7 +27,8 @@ curve), so tests can fix them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import itertools
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,8 +36,9 @@ from typing import Any
 from fsrs import Rating, Scheduler
 
 from learnapp.content import Deck
+from learnapp.leeches import LEECH_LAPSES, Leech, leeches
 from learnapp.outfile import replacing
-from learnapp.srs import MASTERED_STABILITY_DAYS, LearningDay, forgetting_curve, utc_now
+from learnapp.srs import MASTERED_STABILITY_DAYS, LearningDay, forgetting_curve, scheduler_for, utc_now
 from learnapp.store import Store
 
 RECENT_DAYS = 7
@@ -38,6 +46,22 @@ HISTORY_DAYS = 60
 FORECAST_DAYS = 30
 STREAK_BATCH = 30
 NOT_IN_DECK = "not in the deck (removed or renamed)"
+RETENTION_WEEKS = 6
+RETENTION_MONTHS = 4
+CALENDAR_WEEKS = 26
+
+# A learner who pressed Again three times saw "recall 100 %" and read it as a score.
+PREDICTED_RECALL_HELP = (
+    "recall: FSRS's estimate of the chance that you would recall a card if asked now, averaged over "
+    "the cards you have reviewed. It is a forecast, not a score: right after any answer, Again "
+    "included, it is near 100% because you have just seen the answer; it falls as days pass."
+)
+TRUE_RETENTION_HELP = (
+    "true retention: the share of due reviews (flashcards of cards in Review state) that you "
+    "recalled (Hard, Good or Easy). FSRS schedules each review for when recall should be at the "
+    "desired retention; far below it, the intervals are too long for you (try `learnapp progress "
+    "--optimize`). Multiple choice is left out: recognising an answer is easier than recalling it."
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +85,23 @@ class TopicProgress:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """True retention over one week or month of learning days (the current one still open)."""
+
+    start: date
+    days: int
+    recalled: int
+    reviews: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.recalled / self.reviews if self.reviews else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"start": self.start.isoformat(), "rate": self.rate}
+
+
+@dataclass(frozen=True)
 class Progress:
     learning_day: date
     generated_at: datetime
@@ -68,6 +109,11 @@ class Progress:
     total: TopicProgress  # the deck's items only
     reviews_today: int
     streak: int
+    desired_retention: float = 0.9
+    retention_weeks: tuple[Retention, ...] = ()
+    retention_months: tuple[Retention, ...] = ()
+    leeches: tuple[Leech, ...] = ()
+    memory_model: dict[str, Any] | None = field(default=None)  # the fit in use; None: FSRS's defaults
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,11 +125,26 @@ class Progress:
             "reviews_today": self.reviews_today,
             "streak_days": self.streak,
             "mastered_definition": f"Review state with stability >= {MASTERED_STABILITY_DAYS:g} days",
+            "recall_definition": PREDICTED_RECALL_HELP,
+            "true_retention": {
+                "desired": self.desired_retention,
+                "definition": TRUE_RETENTION_HELP,
+                "weeks": [r.to_dict() for r in self.retention_weeks],
+                "months": [r.to_dict() for r in self.retention_months],
+            },
+            "leeches": [asdict(leech) for leech in self.leeches],
+            "leech_definition": f"forgotten (Again on a card in Review state) at least {LEECH_LAPSES} times",
+            "memory_model": self.memory_model,
         }
 
 
-def _defaults(now: datetime | None, day: LearningDay | None, scheduler: Scheduler | None):
-    return now or utc_now(), day or LearningDay(), scheduler or Scheduler()
+def _defaults(
+    now: datetime | None, day: LearningDay | None, scheduler: Scheduler | None, store: Store | None = None
+) -> tuple[datetime, LearningDay, Scheduler]:
+    """The current time, the system's learning day, and the learner's scheduler unless given."""
+    if scheduler is None:
+        scheduler = scheduler_for(store) if store is not None else Scheduler()
+    return now or utc_now(), day or LearningDay(), scheduler
 
 
 def topic_progress(
@@ -93,7 +154,7 @@ def topic_progress(
     day: LearningDay | None = None,
     scheduler: Scheduler | None = None,
 ) -> list[TopicProgress]:
-    now, day, scheduler = _defaults(now, day, scheduler)
+    now, day, scheduler = _defaults(now, day, scheduler, store)
     item_topic = {item.id: item.topic for item in deck.items}
     today = day.day_of(now)
     summary = store.card_summary(
@@ -181,6 +242,76 @@ def due_forecast(
     return [(today + timedelta(days=n), c) for n, c in enumerate(counts)]
 
 
+def _period_starts(today: date, period: str, count: int) -> list[date]:
+    """The first days of the last `count` weeks (Monday) or months, and of the one after."""
+    if period == "week":
+        monday = today - timedelta(days=today.weekday())
+        return [monday + timedelta(weeks=n) for n in range(1 - count, 2)]
+    if period == "month":
+        index = today.year * 12 + today.month - 1
+        return [date(i // 12, i % 12 + 1, 1) for i in range(index + 1 - count, index + 2)]
+    raise ValueError(f"period must be week or month, not {period!r}")
+
+
+def retention(
+    store: Store,
+    now: datetime | None = None,
+    day: LearningDay | None = None,
+    period: str = "week",
+    count: int = RETENTION_WEEKS,
+) -> list[Retention]:
+    """True retention in each of the last `count` weeks or months, the current one last."""
+    now, day, _ = _defaults(now, day, None)
+    starts = _period_starts(day.day_of(now), period, count)
+    counts = store.retention_between([day.start(start) for start in starts])
+    return [
+        Retention(start, (end - start).days, recalled, reviews)
+        for (start, end), (recalled, reviews) in zip(itertools.pairwise(starts), counts)
+    ]
+
+
+def review_calendar(
+    store: Store, now: datetime | None = None, day: LearningDay | None = None, weeks: int = CALENDAR_WEEKS
+) -> list[tuple[date, int]]:
+    """Answers on each learning day of the last `weeks` weeks (Monday to Sunday), today included."""
+    now, day, _ = _defaults(now, day, None)
+    today = day.day_of(now)
+    first = today - timedelta(days=today.weekday(), weeks=weeks - 1)
+    days = (today - first).days + 1
+    counts = store.answers_between(day.bounds(first, days))
+    return [(first + timedelta(days=n), count) for n, count in enumerate(counts)]
+
+
+HEAT = "·░▒▓█"  # no answers, then quarters of the busiest day
+
+
+def heatmap_rows(calendar: list[tuple[date, int]]) -> list[str]:
+    """A calendar heatmap as text: a row of month names, one row per weekday, a legend.
+
+    Each week is a column two characters wide; `calendar` starts on a Monday (`review_calendar`).
+    """
+    busiest = max((count for _, count in calendar), default=0)
+    weeks = [calendar[n : n + 7] for n in range(0, len(calendar), 7)]
+    months = [" "] * (2 * len(weeks) + 1)
+    for column, week in enumerate(weeks):
+        first = next((d for d, _ in week if d.day == 1), None) if column else week[0][0]
+        if first is not None and all(c == " " for c in months[2 * column : 2 * column + 4]):
+            months[2 * column : 2 * column + 3] = first.strftime("%b")
+    rows = ["    " + "".join(months).rstrip()]
+    for weekday, name in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")):
+        cells = []
+        for week in weeks:
+            if weekday >= len(week):
+                cells.append("  ")  # days still to come
+                continue
+            count = week[weekday][1]
+            level = 0 if not count else 1 + min(3, (4 * (count - 1)) // busiest)
+            cells.append(HEAT[level] * 2)
+        rows.append(f"{name} " + "".join(cells).rstrip())
+    rows.append(f"    {HEAT[0]} none  " + " ".join(HEAT[1:]) + f"  up to {busiest} answers a day")
+    return rows
+
+
 def progress(
     deck: Deck,
     store: Store,
@@ -188,11 +319,15 @@ def progress(
     day: LearningDay | None = None,
     scheduler: Scheduler | None = None,
 ) -> Progress:
-    now, day, scheduler = _defaults(now, day, scheduler)
+    now, day, scheduler = _defaults(now, day, scheduler, store)
     with store.snapshot():
         topics = topic_progress(deck, store, now, day, scheduler)
         today = daily_ratings(store, now, day, days=1)[0][1]
         days_in_row = streak(store, now, day)
+        weeks = retention(store, now, day, "week", RETENTION_WEEKS)
+        months = retention(store, now, day, "month", RETENTION_MONTHS)
+        found = leeches(deck, store)
+        model = store.memory_model()
     return Progress(
         learning_day=day.day_of(now),
         generated_at=now,
@@ -200,6 +335,13 @@ def progress(
         total=_total(topics),
         reviews_today=sum(today.values()),
         streak=days_in_row,
+        desired_retention=scheduler.desired_retention,
+        retention_weeks=tuple(weeks),
+        retention_months=tuple(months),
+        leeches=tuple(found),
+        memory_model=None if model is None else {
+            "fitted_at": model.fitted_at.isoformat(), "parameters": list(model.parameters), **model.figures
+        },
     )
 
 
@@ -238,7 +380,7 @@ def plot(
         matplotlib.use("Agg")  # files only: works over SSH and in tests
         import matplotlib.pyplot as plt
 
-        fig = _figure(deck, store, *_defaults(now, day, scheduler))
+        fig = _figure(deck, store, *_defaults(now, day, scheduler, store))
         try:
             fig.savefig(out, format=path.suffix.lstrip(".").lower(), dpi=100)
         finally:
@@ -256,13 +398,18 @@ def _figure(deck: Deck, store: Store, now: datetime, day: LearningDay, scheduler
         history = daily_ratings(store, now, day)
         forecast = due_forecast(deck, store, now, day)
         topics = [t for t in topic_progress(deck, store, now, day, scheduler) if t.topic_id is not None]
+        calendar = review_calendar(store, now, day, weeks=52)
+        weekly = retention(store, now, day, "week", 26)
     colours = {Rating.Again: "#d62728", Rating.Hard: "#ff7f0e", Rating.Good: "#2ca02c", Rating.Easy: "#1f77b4"}
 
-    fig = plt.figure(figsize=(13, 9), layout="constrained")
-    # Two sub-figures, so the long topic names do not push the top charts to the right.
-    top, bottom_figure = fig.subfigures(2, 1, height_ratios=[1, 1.2])
+    fig = plt.figure(figsize=(13, 12.5), layout="constrained")
+    # Sub-figures, so the long topic names do not push the other charts to the right.
+    top, middle, bottom_figure = fig.subfigures(3, 1, height_ratios=[1, 0.7, 1.2])
     ax_history, ax_forecast = top.subplots(1, 2)
+    ax_calendar, ax_retention = middle.subplots(1, 2, width_ratios=[1.6, 1])
     ax_topics = bottom_figure.subplots()
+    _plot_calendar(ax_calendar, calendar)
+    _plot_retention(ax_retention, weekly, scheduler.desired_retention)
     fig.suptitle(f"learnapp progress - learning day {day.day_of(now).isoformat()}", fontsize=14)
 
     days = [d for d, _ in history]
@@ -307,7 +454,50 @@ def _figure(deck: Deck, store: Store, now: datetime, day: LearningDay, scheduler
     return fig
 
 
+def _plot_calendar(ax: Any, calendar: list[tuple[date, int]]) -> None:
+    """Answers per day as a weeks x weekdays grid (the calendar starts on a Monday)."""
+    import numpy as np
+
+    weeks = (len(calendar) + 6) // 7
+    grid = np.full((7, weeks), np.nan)
+    for n, (_, count) in enumerate(calendar):
+        grid[n % 7, n // 7] = count
+    from matplotlib.colors import ListedColormap
+
+    ax.imshow(np.where(grid == 0, 0.0, np.nan), cmap=ListedColormap(["#e4e4e4"]), aspect="equal")  # days off
+    image = ax.imshow(np.where(grid == 0, np.nan, grid), cmap="Greens", aspect="equal", vmin=0)
+    ax.set_yticks(range(7), ["Mon", "", "Wed", "", "Fri", "", "Sun"])
+    starts = [(n // 7, d) for n, (d, _) in enumerate(calendar) if d.day == 1]
+    ax.set_xticks([column for column, _ in starts], [d.strftime("%b") for _, d in starts])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    total = sum(count for _, count in calendar)
+    ax.set_title(f"Calendar of answers, last {weeks} weeks ({total:,} in all; grey: none)")
+    ax.figure.colorbar(image, ax=ax, shrink=0.6, label="answers")
+
+
+def _plot_retention(ax: Any, weekly: list[Retention], desired: float) -> None:
+    """True retention per week, with the desired retention for comparison."""
+    known = [(r.start, 100 * r.rate) for r in weekly if r.rate is not None]
+    if known:
+        ax.plot([d for d, _ in known], [v for _, v in known], marker="o", color="#1f77b4", label="true retention")
+    else:
+        ax.text(0.5, 0.5, "no due reviews yet", transform=ax.transAxes, ha="center", color="grey")
+    ax.axhline(100 * desired, color="grey", linestyle="--", linewidth=1, label=f"desired ({100 * desired:.0f}%)")
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("% of due reviews recalled")
+    ax.set_title("True retention per week (flashcards, Review state)")
+    ax.legend(loc="lower left", fontsize=8, frameon=False)
+    import matplotlib.dates
+
+    ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%d %b"))
+    ax.xaxis.set_major_locator(matplotlib.dates.AutoDateLocator(maxticks=6))
+    ax.grid(axis="y", alpha=0.3)
+
+
 __all__ = [
-    "Progress", "TopicProgress", "daily_ratings", "due_forecast", "plot", "progress", "streak", "table",
+    "PREDICTED_RECALL_HELP", "TRUE_RETENTION_HELP", "Progress", "Retention", "TopicProgress", "daily_ratings",
+    "due_forecast", "heatmap_rows", "plot", "progress", "retention", "review_calendar", "streak", "table",
     "topic_progress",
 ]

@@ -28,12 +28,18 @@ Public API (the UI reaches most of it through `srs.Session` and `stats`):
 - `Store(path)` / `close()` / `with Store(path) as store:`; `default_path(data_dir_override)`;
 - cards: `card(item_id)`, `counters(item_id)`, `due_reviews(before)`, `due_learning(before)`,
   `unseen(item_ids, limit)`, `new_cards_since(moment)`;
-- the log: `record(review) -> id`, `undo(id)`, `reviews()`, `review_count()`,
-  `merge_reviews(reviews)`, `missing_reviews(reviews)`, `rebuild_cards()`;
-- figures for `stats`: `card_summary`, `reviews_by_topic`, `ratings_between`,
-  `days_with_reviews`, `due_between`, inside `with store.snapshot():` for one consistent view;
+- the log: `record(review) -> id`, `undo(id)`, `reviews()`, `history(item_id)`, `answers(mode)`,
+  `review_count()`, `merge_reviews(reviews)`, `missing_reviews(reviews)`, `rebuild_cards()`; each row
+  has its `mode` (FLASHCARD or CHOICE);
+- the learner's flags: `set_flags(item_id, now, flagged=, suspended=)`, `flags()`, `card_rows()`,
+  `lapsed(at_least)`; suspended cards are left out of `due_reviews`, `due_learning`, `unseen`
+  and the due counts;
+- fitted FSRS parameters: `add_memory_model`, `memory_model()` (the one in use), `memory_models()`,
+  `reset_memory_model()`;
+- figures for `stats`: `card_summary`, `reviews_by_topic`, `ratings_between`, `retention_between`,
+  `answers_between`, `days_with_reviews`, `due_between`, inside `with store.snapshot():` for one consistent view;
 - exercises: `record_check`, `exercise_results`, `exercise_checks`, `hints_shown`, `set_hints_shown`;
-- `Review` (one log row), `CardChanged`, `ReviewConflict`, `SCHEMA_VERSION`.
+- `Review` (one log row), `CardRow`, `MemoryModel`, `CardChanged`, `ReviewConflict`, `SCHEMA_VERSION`.
 """
 
 from __future__ import annotations
@@ -126,13 +132,40 @@ MIGRATIONS: tuple[str, ...] = (
         shown    INTEGER NOT NULL CHECK (shown >= 0)
     );
     """,
+    # 4: how each answer was given (only flashcards test recall: multiple choice is recognition,
+    # kept out of parameter fitting and true retention; every older answer was a flashcard);
+    # the learner's flags and suspensions, kept apart from `cards` so a rebuild keeps them;
+    # FSRS parameters fitted to the learner's own log, with their figures, the one in use marked
+    """
+    ALTER TABLE revlog ADD COLUMN mode TEXT NOT NULL DEFAULT 'flashcard' CHECK (mode IN ('flashcard', 'choice'));
+    CREATE TABLE card_flags (
+        item_id    TEXT PRIMARY KEY,
+        flagged    INTEGER NOT NULL DEFAULT 0 CHECK (flagged IN (0, 1)),
+        suspended  INTEGER NOT NULL DEFAULT 0 CHECK (suspended IN (0, 1)),
+        changed_at INTEGER NOT NULL
+    );
+    CREATE TABLE memory_models (
+        id         INTEGER PRIMARY KEY,
+        fitted_at  INTEGER NOT NULL,
+        parameters TEXT NOT NULL,
+        figures    TEXT NOT NULL,
+        in_use     INTEGER NOT NULL DEFAULT 0 CHECK (in_use IN (0, 1))
+    );
+    CREATE INDEX revlog_due_reviews ON revlog (reviewed_at, rating, before_state, mode)
+        WHERE before_state = 2 AND mode = 'flashcard';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _CARD_FIELDS = ("state", "step", "stability", "difficulty", "due", "last_review")
 _BEFORE = ", ".join(f"before_{f}" for f in _CARD_FIELDS)
 _AFTER = ", ".join(f"after_{f}" for f in _CARD_FIELDS)
-_LOG_COLUMNS = f"item_id, reviewed_at, rating, duration_ms, {_BEFORE}, {_AFTER}"
+_LOG_COLUMNS = f"item_id, reviewed_at, rating, duration_ms, {_BEFORE}, {_AFTER}, mode"
+_LOG_PLACEHOLDERS = ", ".join("?" * (5 + 2 * len(_CARD_FIELDS)))
+# Suspended cards are left out of the queue and of the due counts.
+_NOT_SUSPENDED = "item_id NOT IN (SELECT item_id FROM card_flags WHERE suspended = 1)"
+FLASHCARD, CHOICE = "flashcard", "choice"
+MODES = (FLASHCARD, CHOICE)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 _DAY_US = 86_400_000_000
@@ -172,7 +205,11 @@ def _card_from(values: Sequence[Any]) -> Card | None:
 
 @dataclass(frozen=True)
 class Review:
-    """One answer: the log row. `before` is None for an item's first review."""
+    """One answer: the log row. `before` is None for an item's first review.
+
+    `mode` is how it was answered: FLASHCARD (recall, rated by the learner) or CHOICE
+    (multiple choice: recognition, graded by the app).
+    """
 
     item_id: str
     reviewed_at: datetime
@@ -180,6 +217,7 @@ class Review:
     duration_ms: int | None
     before: Card | None
     after: Card
+    mode: str = FLASHCARD
 
     @property
     def is_lapse(self) -> bool:
@@ -189,7 +227,7 @@ class Review:
     def _values(self) -> tuple[Any, ...]:
         return (
             self.item_id, to_us(self.reviewed_at), int(self.rating), self.duration_ms,
-            *_card_values(self.before), *_card_values(self.after),
+            *_card_values(self.before), *_card_values(self.after), self.mode,
         )
 
     @classmethod
@@ -197,7 +235,29 @@ class Review:
         n = len(_CARD_FIELDS)
         after = _card_from(row[4 + n : 4 + 2 * n])
         assert after is not None
-        return cls(row[0], from_us(row[1]), Rating(row[2]), row[3], _card_from(row[4 : 4 + n]), after)
+        return cls(row[0], from_us(row[1]), Rating(row[2]), row[3], _card_from(row[4 : 4 + n]), after, row[4 + 2 * n])
+
+
+@dataclass(frozen=True)
+class CardRow:
+    """What the card browser shows of a card: state and due time (None if never reviewed), flags."""
+
+    state: State | None
+    due: datetime | None
+    lapses: int
+    flagged: bool
+    suspended: bool
+
+
+@dataclass(frozen=True)
+class MemoryModel:
+    """FSRS parameters fitted to the learner's log (`learnapp.optimize`) and how they scored."""
+
+    id: int
+    fitted_at: datetime
+    parameters: tuple[float, ...]
+    figures: dict[str, Any]
+    in_use: bool
 
 
 class CardChanged(Exception):
@@ -396,29 +456,32 @@ class Store:
 
     @_guarded
     def due_reviews(self, before: datetime) -> list[str]:
-        """Ids of cards in Review state due before `before`, most overdue first."""
+        """Ids of cards in Review state due before `before`, most overdue first; none suspended."""
         rows = self._db.execute(
-            "SELECT item_id FROM cards WHERE state = 2 AND due < ? ORDER BY due, item_id", (to_us(before),)
+            f"SELECT item_id FROM cards WHERE state = 2 AND due < ? AND {_NOT_SUSPENDED} ORDER BY due, item_id",
+            (to_us(before),),
         )
         return [item_id for (item_id,) in rows]
 
     @_guarded
     def due_learning(self, before: datetime) -> list[tuple[datetime, str]]:
-        """(due, id) of cards in (re)learning steps due before `before`, earliest first."""
+        """(due, id) of cards in (re)learning steps due before `before`, earliest first; none suspended."""
         rows = self._db.execute(
-            "SELECT due, item_id FROM cards WHERE state IN (1, 3) AND due < ? ORDER BY due, item_id",
+            f"""SELECT due, item_id FROM cards WHERE state IN (1, 3) AND due < ? AND {_NOT_SUSPENDED}
+                ORDER BY due, item_id""",
             (to_us(before),),
         )
         return [(from_us(due), item_id) for due, item_id in rows]
 
     @_guarded
     def unseen(self, item_ids: Sequence[str], limit: int) -> list[str]:
-        """The first `limit` of `item_ids`, in their order, that were never reviewed."""
+        """The first `limit` of `item_ids`, in their order, that were never reviewed nor suspended."""
         if limit <= 0:
             return []
         # One statement whatever the deck's size: SQLite walks the JSON array and probes cards.
         rows = self._db.execute(
             """SELECT value FROM json_each(?) WHERE value NOT IN (SELECT item_id FROM cards)
+               AND value NOT IN (SELECT item_id FROM card_flags WHERE suspended = 1)
                ORDER BY key LIMIT ?""",
             (json.dumps(list(item_ids)), limit),
         )
@@ -436,7 +499,7 @@ class Store:
         with self._writing():
             self._expect(review.item_id, review.before)
             cursor = self._db.execute(
-                f"INSERT INTO revlog ({_LOG_COLUMNS}) VALUES ({', '.join('?' * 16)})", review._values()
+                f"INSERT INTO revlog ({_LOG_COLUMNS}) VALUES ({_LOG_PLACEHOLDERS})", review._values()
             )
             self._db.execute(
                 f"""INSERT INTO cards (item_id, {', '.join(_CARD_FIELDS)}, reps, lapses)
@@ -490,6 +553,25 @@ class Store:
             yield Review._from_row(row)
 
     @_guarded
+    def history(self, item_id: str) -> list[Review]:
+        """Every answer to one item, oldest first."""
+        rows = self._db.execute(
+            f"SELECT {_LOG_COLUMNS} FROM revlog WHERE item_id = ? ORDER BY reviewed_at, id", (item_id,)
+        )
+        return [Review._from_row(row) for row in rows]
+
+    @_guarded
+    def answers(self, mode: str) -> list[tuple[str, int, int]]:
+        """(item id, time in µs, rating) of every answer given in `mode`, by item then time.
+
+        The optimizer's input: three columns read as they are, fast for a long log.
+        """
+        return self._db.execute(
+            "SELECT item_id, reviewed_at, rating FROM revlog WHERE mode = ? ORDER BY item_id, reviewed_at, id",
+            (mode,),
+        ).fetchall()
+
+    @_guarded
     def review_count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM revlog").fetchone()[0]
 
@@ -512,7 +594,7 @@ class Store:
             for index, review in enumerate(reviews):
                 values = review._values()
                 if self._is_new(values, index):
-                    self._db.execute(f"INSERT INTO revlog ({_LOG_COLUMNS}) VALUES ({', '.join('?' * 16)})", values)
+                    self._db.execute(f"INSERT INTO revlog ({_LOG_COLUMNS}) VALUES ({_LOG_PLACEHOLDERS})", values)
                     added += 1
             if added:
                 self._rebuild_cards()
@@ -605,7 +687,117 @@ class Store:
                 (exercise, shown),
             )
 
+    # --- the learner's flags -----------------------------------------------------------------
+
+    @_guarded
+    def set_flags(
+        self, item_id: str, now: datetime, *, flagged: bool | None = None, suspended: bool | None = None
+    ) -> None:
+        """Flag or unflag, suspend or unsuspend a card (None: leave as it is); committed at once."""
+        with self._writing():
+            self._db.execute(
+                """INSERT INTO card_flags (item_id, flagged, suspended, changed_at)
+                   VALUES (:item, coalesce(:flagged, 0), coalesce(:suspended, 0), :now)
+                   ON CONFLICT (item_id) DO UPDATE SET
+                   flagged = coalesce(:flagged, flagged), suspended = coalesce(:suspended, suspended),
+                   changed_at = :now""",
+                {"item": item_id, "flagged": flagged, "suspended": suspended, "now": to_us(now)},
+            )
+
+    @_guarded
+    def flags(self) -> dict[str, tuple[bool, bool]]:
+        """item id -> (flagged, suspended), for the cards that have either."""
+        rows = self._db.execute(
+            "SELECT item_id, flagged, suspended FROM card_flags WHERE flagged = 1 OR suspended = 1"
+        )
+        return {item_id: (bool(flagged), bool(suspended)) for item_id, flagged, suspended in rows}
+
+    @_guarded
+    def card_rows(self) -> dict[str, CardRow]:
+        """The state, due time, lapses and flags of every card reviewed or flagged, in one read."""
+        rows = self._db.execute(
+            """SELECT c.item_id, c.state, c.due, c.lapses, coalesce(f.flagged, 0), coalesce(f.suspended, 0)
+               FROM cards c LEFT JOIN card_flags f ON f.item_id = c.item_id
+               UNION ALL
+               SELECT item_id, NULL, NULL, 0, flagged, suspended FROM card_flags
+               WHERE item_id NOT IN (SELECT item_id FROM cards)"""
+        )
+        return {
+            item_id: CardRow(
+                State(state) if state else None, from_us(due) if due is not None else None, lapses,
+                bool(flagged), bool(suspended),
+            )
+            for item_id, state, due, lapses, flagged, suspended in rows
+        }
+
+    @_guarded
+    def lapsed(self, at_least: int) -> list[tuple[str, int]]:
+        """(item id, lapses) of the cards forgotten at least `at_least` times, most first."""
+        rows = self._db.execute(
+            "SELECT item_id, lapses FROM cards WHERE lapses >= ? ORDER BY lapses DESC, item_id", (at_least,)
+        )
+        return rows.fetchall()
+
+    # --- the learner's memory model -------------------------------------------------------
+
+    @_guarded
+    def add_memory_model(
+        self, fitted_at: datetime, parameters: Sequence[float], figures: Mapping[str, Any], in_use: bool
+    ) -> int:
+        """Record one fit; if `in_use`, the scheduler uses it from now on instead of any earlier one."""
+        with self._writing():
+            if in_use:
+                self._db.execute("UPDATE memory_models SET in_use = 0")
+            cursor = self._db.execute(
+                "INSERT INTO memory_models (fitted_at, parameters, figures, in_use) VALUES (?, ?, ?, ?)",
+                (to_us(fitted_at), json.dumps([float(p) for p in parameters]), json.dumps(dict(figures)),
+                 int(in_use)),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    @_guarded
+    def memory_model(self) -> MemoryModel | None:
+        """The fit the scheduler uses, or None for FSRS's default parameters."""
+        row = self._db.execute(
+            "SELECT id, fitted_at, parameters, figures, in_use FROM memory_models WHERE in_use = 1"
+        ).fetchone()
+        return self._model(row) if row else None
+
+    @_guarded
+    def memory_models(self) -> list[MemoryModel]:
+        """Every fit, kept or not, oldest first."""
+        rows = self._db.execute("SELECT id, fitted_at, parameters, figures, in_use FROM memory_models ORDER BY id")
+        return [self._model(row) for row in rows]
+
+    @staticmethod
+    def _model(row: Sequence[Any]) -> MemoryModel:
+        id_, fitted_at, parameters, figures, in_use = row
+        return MemoryModel(id_, from_us(fitted_at), tuple(json.loads(parameters)), json.loads(figures), bool(in_use))
+
+    @_guarded
+    def reset_memory_model(self) -> bool:
+        """Back to FSRS's default parameters (the fits stay on record); False if they were in use already."""
+        with self._writing():
+            changed = self._db.execute("UPDATE memory_models SET in_use = 0 WHERE in_use = 1").rowcount
+        return changed > 0
+
     # --- figures for stats.py -------------------------------------------------------------
+
+    @_guarded
+    def retention_between(self, bounds: Sequence[datetime]) -> list[tuple[int, int]]:
+        """(recalled, reviews) in each interval [bounds[i], bounds[i+1]), counting the flashcard
+        answers to cards in Review state (due reviews; learning steps and multiple choice left out).
+        The partial index revlog_due_reviews holds exactly those rows."""
+        result = []
+        for start, end in zip(bounds, bounds[1:]):
+            recalled, total = self._db.execute(
+                """SELECT TOTAL(rating > 1), COUNT(*) FROM revlog
+                   WHERE reviewed_at >= ? AND reviewed_at < ? AND before_state = 2 AND mode = 'flashcard'""",
+                (to_us(start), to_us(end)),
+            ).fetchone()
+            result.append((int(recalled), total))
+        return result
 
     def _load_deck(self, item_topic: Mapping[str, str]) -> None:
         """Put the deck's item -> topic map in a temporary table, for joins."""
@@ -623,14 +815,16 @@ class Store:
     ) -> dict[str | None, dict[str, float]]:
         """Per topic (None: items no longer in the deck): counts of reviewed cards.
 
-        Keys: reviewed, learning, review, due, mastered, retrievability_sum. `curve` is FSRS's
+        Keys: reviewed, learning, review, due (suspended cards left out), mastered,
+        retrievability_sum. `curve` is FSRS's
         (factor, decay): retrievability = (1 + factor * elapsed_days / stability) ** decay,
         elapsed counted in whole days as FSRS does.
         """
         self._load_deck(item_topic)
         factor, decay = curve
         rows = self._db.execute(
-            """SELECT d.topic, COUNT(*), SUM(c.state IN (1, 3)), SUM(c.state = 2), SUM(c.due < :due),
+            f"""SELECT d.topic, COUNT(*), SUM(c.state IN (1, 3)), SUM(c.state = 2),
+                      SUM(c.due < :due AND c.{_NOT_SUSPENDED}),
                       SUM(c.state = 2 AND c.stability >= :mastered),
                       TOTAL(pow(1 + :factor * max(0, (:now - c.last_review) / :day) / c.stability, :decay))
                FROM cards c LEFT JOIN temp.deck_items d ON d.item_id = c.item_id
@@ -665,6 +859,16 @@ class Store:
         return result
 
     @_guarded
+    def answers_between(self, bounds: Sequence[datetime]) -> list[int]:
+        """Answers in each interval [bounds[i], bounds[i+1]) (read from the time index alone)."""
+        return [
+            self._db.execute(
+                "SELECT COUNT(*) FROM revlog WHERE reviewed_at >= ? AND reviewed_at < ?", (to_us(start), to_us(end))
+            ).fetchone()[0]
+            for start, end in zip(bounds, bounds[1:])
+        ]
+
+    @_guarded
     def days_with_reviews(self, bounds: Sequence[datetime]) -> list[bool]:
         """Whether anything was answered in each interval [bounds[i], bounds[i+1])."""
         return [
@@ -677,12 +881,12 @@ class Store:
 
     @_guarded
     def due_between(self, item_ids: Sequence[str], bounds: Sequence[datetime]) -> list[int]:
-        """Cards among `item_ids` due in each interval [bounds[i], bounds[i+1])."""
+        """Cards among `item_ids` due in each interval [bounds[i], bounds[i+1]), suspended ones left out."""
         self._load_deck(dict.fromkeys(item_ids, ""))
         return [
             self._db.execute(
-                """SELECT COUNT(*) FROM cards c JOIN temp.deck_items d ON d.item_id = c.item_id
-                   WHERE c.state IN (1, 2, 3) AND c.due >= ? AND c.due < ?""",
+                f"""SELECT COUNT(*) FROM cards c JOIN temp.deck_items d ON d.item_id = c.item_id
+                   WHERE c.state IN (1, 2, 3) AND c.due >= ? AND c.due < ? AND c.{_NOT_SUSPENDED}""",
                 (to_us(start), to_us(end)),
             ).fetchone()[0]
             for start, end in zip(bounds, bounds[1:])

@@ -407,7 +407,7 @@ BAD_EXPORTS: dict[str, tuple[Callable[[Paths], bytes | str], str]] = {
     "binary": (lambda p: random.Random(3).randbytes(4096), "not a learnapp export"),
     "latin-1": (lambda p: ("\n".join(_export_lines(p)) + '\n{"item": "caf\u00e9"}\n').encode("latin-1"),
                 "not UTF-8"),
-    "newer-version": (lambda p: '{"format": "learnapp-review-log", "version": 2}\n', "export version 2"),
+    "newer-version": (lambda p: '{"format": "learnapp-review-log", "version": 99}\n', "export version 99"),
     "one-endless-line": (lambda p: _export_lines(p)[0] + "\n" + "x" * 200_000, "line 2 is over 65536"),
     "unknown-ids": (lambda p: _with_review(p, item="old-001"), "1 review(s) name 1 item id(s) the deck does"),
     "contradiction": (lambda p: _with_review(p, duration_ms=7), "contradicts a stored review"),

@@ -215,7 +215,8 @@ def test_version_1_file_is_backed_up_and_migrated(tmp_path):
     assert sqlite3.connect(backup).execute("PRAGMA user_version").fetchone()[0] == 1
     assert dump(backup) == v1_dump
     cards, log = dump(path)
-    assert log == v1_dump[1]
+    assert [row[:-1] for row in log] == v1_dump[1]
+    assert {row[-1] for row in log} == {"flashcard"}  # every answer before modes was a flashcard
     assert [row[:7] for row in cards] == v1_dump[0]
 
 
@@ -256,11 +257,13 @@ def test_version_2_file_is_backed_up_and_gains_the_exercise_log(tmp_path):
         assert store.exercise_checks("add-noise")[0] == (utc(2026, 3, 1, 9), False, 4200, "wrong result on case 1")
         assert store.hints_shown("add-noise") == 2 and store.hints_shown("cfg") == 0
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     backup = tmp_path / "progress.sqlite3.v2.bak"
     assert sqlite3.connect(backup).execute("PRAGMA user_version").fetchone()[0] == 2
     assert dump(backup) == v2_dump
-    assert dump(path) == v2_dump
+    cards, log = dump(path)  # the same, but each older answer is now recorded as a flashcard
+    assert cards == v2_dump[0] and [row[:-1] for row in log] == v2_dump[1]
+    assert [row[-1] for row in log] == ["flashcard"]
 
 
 # --- faults: kill -9, two writers -----------------------------------------------------------------
