@@ -58,8 +58,15 @@ def _load_one(folder: Path) -> Exercise:
     for name in ("starter.py", "solution.py"):
         if not (folder / name).is_file():
             raise UserError(f"{folder}: {name} is missing")
-    return Exercise(folder.name, str(data["title"]), str(data["topic"]), data["checker"], tuple(hints),
-                    " ".join(str(data["why"]).split()), folder)
+    return Exercise(
+        folder.name,
+        str(data["title"]),
+        str(data["topic"]),
+        data["checker"],
+        tuple(hints),
+        " ".join(str(data["why"]).split()),
+        folder,
+    )
 
 
 def load_exercises(folder: Path | None = None) -> tuple[Exercise, ...]:

@@ -33,12 +33,16 @@ def check(checker: str, path: Path, ready: int | None = None) -> Verdict:
     module = importlib.util.module_from_spec(module_spec)
     try:
         module_spec.loader.exec_module(module)
-    except Exception as exc:  # noqa: BLE001  (whatever the learner's file raises is reported)
+    except Exception as exc:  # whatever the learner's file raises is reported
         return raised(checker, exc, path, "while importing your file")
     function = getattr(module, spec.function, None)
     if not callable(function):
-        return Verdict(checker, "error", f"{path} defines no function {spec.function}()",
-                       f"Keep the starter's `def {spec.function}(...)`: the check calls it.")
+        return Verdict(
+            checker,
+            "error",
+            f"{path} defines no function {spec.function}()",
+            f"Keep the starter's `def {spec.function}(...)`: the check calls it.",
+        )
     return run_check(checker, spec, function, path, prepared)
 
 

@@ -23,8 +23,9 @@ def list_exercises(store: Store, data_dir: str | None) -> int:
     titles = {topic.id: topic.title for topic in load_deck().topics}
     order = list(titles)
     states = workspace.states(load_exercises(), store, data_dir)
-    states.sort(key=lambda s: (order.index(s.exercise.topic) if s.exercise.topic in order else len(order),
-                               s.exercise.name))
+    states.sort(
+        key=lambda s: (order.index(s.exercise.topic) if s.exercise.topic in order else len(order), s.exercise.name)
+    )
     topic = None
     for state in states:
         if state.exercise.topic != topic:

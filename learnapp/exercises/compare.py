@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from learnapp.exercises.verdict import Verdict, raised
@@ -70,7 +71,7 @@ def _seeded(seed: int, call: Callable[[], Any]) -> Any:
     return call()
 
 
-def _as_array(value: Any) -> np.ndarray | None:
+def _as_array(value: Any) -> npt.NDArray[np.generic] | None:
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().double().numpy() if value.is_floating_point() else value.detach().cpu().numpy()
     if isinstance(value, np.ndarray):
@@ -96,7 +97,9 @@ def _dtype_differs(expected: Any, got: Any) -> bool:
         return not isinstance(got, torch.Tensor) or got.dtype != expected.dtype
     if isinstance(expected, np.ndarray):
         return not isinstance(got, np.ndarray) or (got.dtype.kind, got.dtype.itemsize) != (
-            expected.dtype.kind, expected.dtype.itemsize)
+            expected.dtype.kind,
+            expected.dtype.itemsize,
+        )
     return False
 
 
@@ -105,7 +108,7 @@ def difference(expected: Any, got: Any, atol: float, rtol: float) -> str | None:
     if isinstance(expected, tuple):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
             return f"expected a tuple of {len(expected)} values, got {describe(got)}"
-        for index, (want, have) in enumerate(zip(expected, got)):
+        for index, (want, have) in enumerate(zip(expected, got, strict=True)):
             problem = difference(want, have, atol, rtol)
             if problem:
                 return f"value {index} of the tuple: {problem}"
@@ -128,15 +131,17 @@ def difference(expected: Any, got: Any, atol: float, rtol: float) -> str | None:
         return None
     where = np.unravel_index(int(np.argmax(gap)), gap.shape) if gap.ndim else ()
     at = f" at index {tuple(int(i) for i in where)}" if where else ""
-    return (f"max abs difference {gap.max():.4g}{at}: expected {want[where]:.6g}, got {have[where]:.6g} "
-            f"({int(bad.sum())} of {bad.size} values off)")
+    return (
+        f"max abs difference {gap.max():.4g}{at}: expected {want[where]:.6g}, got {have[where]:.6g} "
+        f"({int(bad.sum())} of {bad.size} values off)"
+    )
 
 
 def _recognise(check: Check, case: Case, got: Any) -> str | None:
     for mistake in check.mistakes:
         try:
             theirs = _seeded(case.seed, on(mistake.function, case.arguments))
-        except Exception:  # noqa: BLE001, S112  (a variant that cannot run on this input is not the mistake)
+        except Exception:  # a variant that cannot run on this input is not the mistake
             continue
         if difference(theirs, got, check.atol, check.rtol) is None:
             return mistake.says
@@ -149,13 +154,14 @@ def expected_values(check: Check) -> list[tuple[Case, Any]]:
     return [(case, _seeded(case.seed, case.expected)) for case in check.cases()]
 
 
-def run_check(name: str, check: Check, function: Callable[..., Any], path: Path,
-              prepared: list[tuple[Case, Any]] | None = None) -> Verdict:
+def run_check(
+    name: str, check: Check, function: Callable[..., Any], path: Path, prepared: list[tuple[Case, Any]] | None = None
+) -> Verdict:
     cases = prepared if prepared is not None else expected_values(check)
     for number, (case, expected) in enumerate(cases, 1):
         try:
             got = _seeded(case.seed, on(function, case.arguments))
-        except Exception as exc:  # noqa: BLE001  (whatever the learner's code raises is reported)
+        except Exception as exc:  # whatever the learner's code raises is reported
             verdict = raised(name, exc, path, f"on case {number} ({case.label})")
             return verdict
         problem = difference(expected, got, check.atol, check.rtol)
@@ -170,6 +176,11 @@ def run_check(name: str, check: Check, function: Callable[..., Any], path: Path,
             ]
             if mistake:
                 details.append(f"likely mistake: {mistake}")
-            return Verdict(name, "failed", f"wrong result on case {number} of {len(cases)}: {case.label}",
-                           "\n".join(details), mistake=mistake)
+            return Verdict(
+                name,
+                "failed",
+                f"wrong result on case {number} of {len(cases)}: {case.label}",
+                "\n".join(details),
+                mistake=mistake,
+            )
     return Verdict(name, "passed", f"all {len(cases)} cases match (tolerance: {check.tolerance})")

@@ -1,13 +1,14 @@
 """Check a learner's file safely: in a child process with a time limit, the verdict back as JSON.
 
 The child (`python -m learnapp.exercises.child`) loads the checker, says when it is ready, then
-imports the learner's file and runs the check; an infinite loop is killed at the limit, a crash (os._exit, a signal, running out of memory) is reported
-as such, and nothing the child does can hang or kill the caller. A syntax error is found here,
-without starting the child (compiling runs none of the learner's code).
+imports the learner's file and runs the check; an infinite loop is killed at the limit, a crash (os._exit,
+a signal, running out of memory) is reported as such, and nothing the child does can hang or kill the caller.
+A syntax error is found here, without starting the child (compiling runs none of the learner's code).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -33,25 +34,25 @@ def syntax_error(name: str, path: Path) -> Verdict | None:
     except SyntaxError as exc:
         location = f"{path}:{exc.lineno}"
         pointer = f"\n{exc.text.rstrip()}" if exc.text else ""
-        return Verdict(name, "syntax", f"syntax error at {location}: {exc.msg}", f"{location}: {exc.msg}{pointer}",
-                       location=location)
+        return Verdict(
+            name,
+            "syntax",
+            f"syntax error at {location}: {exc.msg}",
+            f"{location}: {exc.msg}{pointer}",
+            location=location,
+        )
     return None
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _stop(process: subprocess.Popen[bytes]) -> None:
     """Kill the child and anything it started (it leads its own process group)."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.wait()
 
 
 def _died(name: str, code: int, output: str) -> Verdict:
-    if code < 0:
-        cause = f"was killed by {signal.Signals(-code).name}"
-    else:
-        cause = f"exited with status {code}"
+    cause = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
     tail = "\n".join(output.strip().splitlines()[-8:])
     return Verdict(name, "crashed", f"the check's process {cause} before reporting (a crash in your code?)", tail)
 
@@ -83,24 +84,42 @@ def _run_child(exercise: Exercise, path: Path, time_limit: float) -> Verdict:
         try:
             with log.open("w") as output:
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "learnapp.exercises.child", exercise.checker, str(path), str(result),
-                     str(tell)],
-                    stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-                    cwd=path.parent, pass_fds=(tell,),
+                    [
+                        sys.executable,
+                        "-m",
+                        "learnapp.exercises.child",
+                        exercise.checker,
+                        str(path),
+                        str(result),
+                        str(tell),
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    cwd=path.parent,
+                    pass_fds=(tell,),
                 )
                 os.close(tell)
                 try:
                     started = _wait_ready(ready, START_LIMIT_S)
                     if started is None:
                         _stop(process)
-                        return Verdict(exercise.name, "timeout",
-                                       f"the check did not start within {START_LIMIT_S:g} s (loading torch)",
-                                       "Is the machine very busy? Try again.")
+                        return Verdict(
+                            exercise.name,
+                            "timeout",
+                            f"the check did not start within {START_LIMIT_S:g} s (loading torch)",
+                            "Is the machine very busy? Try again.",
+                        )
                     code = process.wait(timeout=time_limit)
                 except subprocess.TimeoutExpired:
                     _stop(process)
-                    return Verdict(exercise.name, "timeout", f"your code ran over {time_limit:g} s: an endless loop?",
-                                   "The check was stopped. Look for a loop that never ends in your file.")
+                    return Verdict(
+                        exercise.name,
+                        "timeout",
+                        f"your code ran over {time_limit:g} s: an endless loop?",
+                        "The check was stopped. Look for a loop that never ends in your file.",
+                    )
                 except BaseException:  # Ctrl-C while checking: the child goes too
                     _stop(process)
                     raise

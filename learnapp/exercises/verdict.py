@@ -64,7 +64,17 @@ def raised(name: str, exc: BaseException, path: Path, doing: str) -> Verdict:
     location = _location(exc, path)
     where = f" at {location}" if location else ""
     if isinstance(exc, NotImplementedError):
-        return Verdict(name, "error", f"not written yet: NotImplementedError{where}",
-                       "Replace the `raise NotImplementedError` with your code, then save.", location=location)
-    return Verdict(name, "error", f"{type(exc).__name__}{where} {doing}: {exc}",
-                   "".join(traceback.format_exception_only(exc)).strip(), location=location)
+        return Verdict(
+            name,
+            "error",
+            f"not written yet: NotImplementedError{where}",
+            "Replace the `raise NotImplementedError` with your code, then save.",
+            location=location,
+        )
+    return Verdict(
+        name,
+        "error",
+        f"{type(exc).__name__}{where} {doing}: {exc}",
+        "".join(traceback.format_exception_only(exc)).strip(),
+        location=location,
+    )

@@ -32,8 +32,13 @@ def watch(path: Path, check: Callable[[], Verdict], stop: threading.Event | None
     verdict = check()
     if verdict.passed:
         return verdict
-    for _ in changes(path.parent, stop_event=stop, rust_timeout=WAKE_MS, yield_on_timeout=True,
-                     watch_filter=lambda change, name: Path(name).name == path.name):
+    for _ in changes(
+        path.parent,
+        stop_event=stop,
+        rust_timeout=WAKE_MS,
+        yield_on_timeout=True,
+        watch_filter=lambda change, name: Path(name).name == path.name,
+    ):
         current = _digest(path)
         if current is None or current == checked:
             continue

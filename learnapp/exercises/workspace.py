@@ -81,8 +81,9 @@ class ExerciseState:
     path: Path
 
 
-def states(exercises: tuple[Exercise, ...], store: Store, data_dir_override: str | Path | None = None
-           ) -> list[ExerciseState]:
+def states(
+    exercises: tuple[Exercise, ...], store: Store, data_dir_override: str | Path | None = None
+) -> list[ExerciseState]:
     """Each exercise's status: passed (once is enough), failing (started or checked), not started."""
     results = store.exercise_results()
     out = []

@@ -7,7 +7,7 @@ Families: `noise` (the forward process), `sampling` (reverse steps, guidance, im
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from learnapp.exercises.compare import Check
@@ -30,4 +30,5 @@ CHECKERS: dict[str, str] = {
 
 def load(name: str) -> Check:
     module, attribute = CHECKERS[name].split(":")
-    return getattr(import_module(f"{__name__}.{module}"), attribute)
+    # The attribute is found by name at run time; CHECKERS names only Check objects.
+    return cast("Check", getattr(import_module(f"{__name__}.{module}"), attribute))

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import librosa
 import numpy as np
+import numpy.typing as npt
 
 from learnapp.exercises.compare import Case, Check, Mistake, on
 
 N_FFT, HOP, TOP_DB = 2048, 512, 80
 
 
-def mel_round_trip(audio, sample_rate, n_mels, *, to_db="power", ref="max", rounding=0.5, back="affine"):
+def mel_round_trip(
+    audio: npt.NDArray[np.float32],
+    sample_rate: int,
+    n_mels: int,
+    *,
+    to_db: str = "power",
+    ref: str = "max",
+    rounding: float = 0.5,
+    back: str = "affine",
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float64]]:
     power = librosa.feature.melspectrogram(y=audio, sr=sample_rate, n_fft=N_FFT, hop_length=HOP, n_mels=n_mels)
     reference = np.max if ref == "max" else 1.0
     convert = librosa.power_to_db if to_db == "power" else librosa.amplitude_to_db
@@ -25,7 +35,9 @@ def mel_round_trip(audio, sample_rate, n_mels, *, to_db="power", ref="max", roun
     return image, librosa.db_to_power(decibels_back)
 
 
-def _expected(audio: np.ndarray, sample_rate: int, n_mels: int) -> tuple[np.ndarray, np.ndarray]:
+def _expected(
+    audio: npt.NDArray[np.float32], sample_rate: int, n_mels: int
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float64]]:
     from diffusers.pipelines.deprecated.audio_diffusion.mel import Mel
 
     frames = (len(audio) + 1) // HOP
@@ -38,7 +50,10 @@ def _expected(audio: np.ndarray, sample_rate: int, n_mels: int) -> tuple[np.ndar
 def _cases() -> list[Case]:
     cases = []
     for seed, (frames, n_mels, kind) in enumerate(((8, 256, "tone"), (16, 128, "noise"), (6, 64, "chirp"))):
-        def arguments(frames=frames, n_mels=n_mels, kind=kind, seed=seed):
+
+        def arguments(
+            frames: int = frames, n_mels: int = n_mels, kind: str = kind, seed: int = seed
+        ) -> tuple[npt.NDArray[np.float32], int, int]:
             sample_rate, length = 22050, frames * HOP - 1
             t = np.arange(length) / sample_rate
             if kind == "tone":
@@ -49,8 +64,14 @@ def _cases() -> list[Case]:
                 audio = 0.8 * np.sin(2 * np.pi * (200 + 4000 * t) * t)
             return audio.astype(np.float32), sample_rate, n_mels
 
-        cases.append(Case(f"{frames * HOP - 1} samples of a {kind} at 22050 Hz, n_mels {n_mels}", arguments,
-                          on(_expected, arguments), seed))
+        cases.append(
+            Case(
+                f"{frames * HOP - 1} samples of a {kind} at 22050 Hz, n_mels {n_mels}",
+                arguments,
+                on(_expected, arguments),
+                seed,
+            )
+        )
     return cases
 
 
@@ -58,14 +79,22 @@ MEL_ROUND_TRIP = Check(
     "mel_round_trip",
     _cases,
     (
-        Mistake("amplitude_to_db on a POWER spectrogram: melspectrogram gives power (|STFT|²), use power_to_db",
-                lambda *a: mel_round_trip(*a, to_db="amplitude")),
-        Mistake("dB relative to 1.0: the course takes ref=np.max, so the loudest point is 0 dB and white",
-                lambda *a: mel_round_trip(*a, ref="one")),
-        Mistake("grey levels truncated: add 0.5 before .astype(np.uint8) so they round to the nearest level",
-                lambda *a: mel_round_trip(*a, rounding=0.0)),
-        Mistake("on the way back the grey levels were taken as dB: dB = grey·top_db/255 - top_db first",
-                lambda *a: mel_round_trip(*a, back="grey")),
+        Mistake(
+            "amplitude_to_db on a POWER spectrogram: melspectrogram gives power (|STFT|²), use power_to_db",
+            lambda *a: mel_round_trip(*a, to_db="amplitude"),
+        ),
+        Mistake(
+            "dB relative to 1.0: the course takes ref=np.max, so the loudest point is 0 dB and white",
+            lambda *a: mel_round_trip(*a, ref="one"),
+        ),
+        Mistake(
+            "grey levels truncated: add 0.5 before .astype(np.uint8) so they round to the nearest level",
+            lambda *a: mel_round_trip(*a, rounding=0.0),
+        ),
+        Mistake(
+            "on the way back the grey levels were taken as dB: dB = grey·top_db/255 - top_db first",
+            lambda *a: mel_round_trip(*a, back="grey"),
+        ),
     ),
     atol=0,
     rtol=1e-6,
