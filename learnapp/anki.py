@@ -64,7 +64,7 @@ class Export:
 
 def note_guid(item: Item) -> str:
     """The note's GUID: a function of the permanent id alone, so rewording a card keeps it."""
-    return genanki.guid_for("learnapp", item.id)
+    return str(genanki.guid_for("learnapp", item.id))
 
 
 def deck_id(topic_id: str) -> int:

@@ -130,9 +130,11 @@ def _parse_time(value: Any, what: str) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def _parse_int(value: Any, what: str, low: int, high: float = math.inf, optional: bool = False) -> int | None:
-    if value is None and optional:
-        return None
+def _parse_optional_int(value: Any, what: str, low: int) -> int | None:
+    return None if value is None else _parse_int(value, what, low)
+
+
+def _parse_int(value: Any, what: str, low: int, high: float = math.inf) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise _Bad(f"{what} must be a whole number from {low}" + (f" to {high}" if high < math.inf else " up"))
     return value
@@ -151,7 +153,7 @@ def _parse_card(value: Any, what: str) -> Card:
     return Card(
         card_id=0,
         state=State(_parse_int(data["state"], f"{what}.state", 1, 3)),
-        step=_parse_int(data["step"], f"{what}.step", 0, optional=True),
+        step=_parse_optional_int(data["step"], f"{what}.step", 0),
         stability=_parse_positive(data["stability"], f"{what}.stability"),
         difficulty=_parse_positive(data["difficulty"], f"{what}.difficulty"),
         due=_parse_time(data["due"], f"{what}.due"),
@@ -176,7 +178,7 @@ def _parse_review(text: str, version: int) -> Review:
         item_id=item,
         reviewed_at=_parse_time(data["reviewed_at"], "reviewed_at"),
         rating=Rating(_parse_int(data["rating"], "rating", 1, 4)),
-        duration_ms=_parse_int(data["duration_ms"], "duration_ms", 0, optional=True),
+        duration_ms=_parse_optional_int(data["duration_ms"], "duration_ms", 0),
         before=_parse_card(data["before"], "before") if data["before"] is not None else None,
         after=_parse_card(data["after"], "after"),
         mode=mode,

@@ -61,7 +61,8 @@ def _mask(numbers: Iterable[int], size: int) -> int:
 def _numbers(mask: int, limit: int) -> list[int]:
     """The positions of the first `limit` set bits of `mask`, lowest first."""
     bits = bin(mask)[:1:-1]  # lowest bit first, without "0b"
-    found, position = [], bits.find("1")
+    found: list[int] = []
+    position = bits.find("1")
     while position >= 0 and len(found) < limit:
         found.append(position)
         position = bits.find("1", position + 1)

@@ -12,9 +12,18 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from learnapp.errors import UserError
+
+if TYPE_CHECKING:  # the commands import these when they run: --help stays fast
+    from rich.console import Console
+
+    from learnapp.browse import Matches
+    from learnapp.content import Deck
+    from learnapp.stats import Progress
+    from learnapp.store import Store
 
 SHOWN_PROBLEMS = 200  # a broken deck of thousands of items still prints a readable amount
 
@@ -106,7 +115,7 @@ def _check_progress_options(args: argparse.Namespace) -> None:
             raise UserError(f"{flag} only applies to --import FILE")
 
 
-def _backup(store, args: argparse.Namespace) -> int:
+def _backup(store: Store, args: argparse.Namespace) -> int:
     from learnapp import backup
 
     if args.export_file:
@@ -127,7 +136,7 @@ def _backup(store, args: argparse.Namespace) -> int:
     return 0
 
 
-def _memory_model(store, args: argparse.Namespace) -> int:
+def _memory_model(store: Store, args: argparse.Namespace) -> int:
     from learnapp import optimize
     from learnapp.srs import utc_now
 
@@ -171,7 +180,7 @@ def _memory_model(store, args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_progress(figures, path: Path, calendar) -> None:
+def _print_progress(figures: Progress, path: Path, calendar: list[tuple[date, int]]) -> None:
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -230,7 +239,7 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.0f}%"
 
 
-def _print_retention(console, figures) -> None:
+def _print_retention(console: Console, figures: Progress) -> None:
     from learnapp.stats import TRUE_RETENTION_HELP
 
     console.print(
@@ -246,7 +255,7 @@ def _print_retention(console, figures) -> None:
     console.print(TRUE_RETENTION_HELP, markup=False, style="dim")
 
 
-def _print_leeches(console, figures) -> None:
+def _print_leeches(console: Console, figures: Progress) -> None:
     from learnapp.leeches import LEECH_LAPSES
 
     if not figures.leeches:
@@ -296,7 +305,7 @@ def cmd_cards(args: argparse.Namespace) -> int:
     return 0
 
 
-def _set_flags(store, item_id: str, args: argparse.Namespace) -> int:
+def _set_flags(store: Store, item_id: str, args: argparse.Namespace) -> int:
     from learnapp.srs import utc_now
 
     if args.flag or args.unflag:
@@ -308,11 +317,11 @@ def _set_flags(store, item_id: str, args: argparse.Namespace) -> int:
     return 0
 
 
-def _local(moment) -> str:
+def _local(moment: datetime) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def _print_cards(found) -> None:
+def _print_cards(found: Matches) -> None:
     import shutil
 
     width = shutil.get_terminal_size((120, 24)).columns
@@ -327,7 +336,7 @@ def _print_cards(found) -> None:
         print(head + (question if len(question) <= room else question[: room - 1] + "…"))
 
 
-def _print_history(deck, store, item_id: str) -> int:
+def _print_history(deck: Deck, store: Store, item_id: str) -> int:
     from learnapp.browse import history
     from learnapp.leeches import is_leech
     from learnapp.srs import format_interval
@@ -398,10 +407,11 @@ def cmd_quiz(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from learnapp.demos import runner
 
+    # int(): mypy checks demos/ as the package `demos`, so what learnapp.demos returns is untyped here
     if not args.name:
-        return runner.list_demos()
+        return int(runner.list_demos())
     options, data_dir = _take_data_dir(args.options)
-    return runner.run_cli(args.name, options, data_dir or args.data_dir)
+    return int(runner.run_cli(args.name, options, data_dir or args.data_dir))
 
 
 def cmd_exercise(args: argparse.Namespace) -> int:
@@ -647,7 +657,8 @@ def main(argv: list[str] | None = None) -> int:
     _tolerant_output()
     try:
         args = build_parser().parse_args(argv)
-        code = args.handler(args)
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        code = handler(args)
         if sys.stdout is not None:
             sys.stdout.flush()  # a reader that left shows here, not as a traceback at interpreter exit
         return code

@@ -536,7 +536,7 @@ def _refused_structure(text: str) -> tuple[int, str] | None:
     """(line, message) for the first anchor, alias or too-deep nesting in `text`, else None."""
     depth = 0
     for event in yaml.parse(text, Loader=_LOADER):
-        line = event.start_mark.line + 1
+        line = event.start_mark.line + 1 if event.start_mark else 1
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
             sign = "*" if isinstance(event, yaml.AliasEvent) else "&"

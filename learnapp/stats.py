@@ -31,7 +31,7 @@ import itertools
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from fsrs import Rating, Scheduler
 
@@ -40,6 +40,9 @@ from learnapp.leeches import LEECH_LAPSES, Leech, leeches
 from learnapp.outfile import replacing
 from learnapp.srs import MASTERED_STABILITY_DAYS, LearningDay, forgetting_curve, scheduler_for, utc_now
 from learnapp.store import Store
+
+if TYPE_CHECKING:
+    from matplotlib.figure import SubFigure
 
 RECENT_DAYS = 7
 HISTORY_DAYS = 60
@@ -161,9 +164,9 @@ def topic_progress(
         item_topic, now, day.next_start(now), MASTERED_STABILITY_DAYS, forgetting_curve(scheduler)
     )
     recent = store.reviews_by_topic(item_topic, day.start(today - timedelta(days=RECENT_DAYS - 1)))
-    rows = [(topic.id, topic.title, len(topic.items)) for topic in deck.topics]
+    rows: list[tuple[str | None, str, int]] = [(topic.id, topic.title, len(topic.items)) for topic in deck.topics]
     if None in summary:
-        rows.append((None, NOT_IN_DECK, summary[None]["reviewed"]))
+        rows.append((None, NOT_IN_DECK, int(summary[None]["reviewed"])))
     result = []
     for topic_id, title, items in rows:
         counts = summary.get(topic_id, {})
@@ -404,7 +407,8 @@ def _figure(deck: Deck, store: Store, now: datetime, day: LearningDay, scheduler
 
     fig = plt.figure(figsize=(13, 12.5), layout="constrained")
     # Sub-figures, so the long topic names do not push the other charts to the right.
-    top, middle, bottom_figure = fig.subfigures(3, 1, height_ratios=[1, 0.7, 1.2])
+    # three rows of one: an array of SubFigures (the stubs also allow a lone SubFigure)
+    top, middle, bottom_figure = cast("list[SubFigure]", fig.subfigures(3, 1, height_ratios=[1, 0.7, 1.2]))
     ax_history, ax_forecast = top.subplots(1, 2)
     ax_calendar, ax_retention = middle.subplots(1, 2, width_ratios=[1.6, 1])
     ax_topics = bottom_figure.subplots()
@@ -437,12 +441,12 @@ def _figure(deck: Deck, store: Store, now: datetime, day: LearningDay, scheduler
         ax.grid(axis="y", alpha=0.3)
 
     names = [f"{t.title} ({t.reviewed}/{t.items})" for t in topics][::-1]
-    values = [100 * (t.retrievability or 0.0) for t in topics][::-1]
-    mastered = [100 * t.mastered / t.items if t.items else 0.0 for t in topics][::-1]
+    recall = [100.0 * (t.retrievability or 0.0) for t in topics][::-1]
+    mastered = [100.0 * t.mastered / t.items if t.items else 0.0 for t in topics][::-1]
     positions = range(len(names))
-    ax_topics.barh(positions, values, color="#17becf", label="average predicted recall of reviewed cards")
+    ax_topics.barh(positions, recall, color="#17becf", label="average predicted recall of reviewed cards")
     ax_topics.barh(positions, mastered, color="#2ca02c", height=0.3, label="share of items mastered")
-    for position, value, topic in zip(positions, values, topics[::-1]):
+    for position, value, topic in zip(positions, recall, topics[::-1]):
         if topic.reviewed:
             ax_topics.text(value + 0.5, position, f"{value:.0f}%", va="center", fontsize=8)
     ax_topics.axvline(100 * scheduler.desired_retention, color="grey", linestyle="--", linewidth=1)

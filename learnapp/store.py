@@ -372,7 +372,7 @@ class Store:
     # --- opening --------------------------------------------------------------------------
 
     def _pragma(self, name: str) -> int:
-        return self._db.execute(f"PRAGMA {name}").fetchone()[0]
+        return int(self._db.execute(f"PRAGMA {name}").fetchone()[0])
 
     def _check_identity(self) -> None:
         application_id, version = self._pragma("application_id"), self._pragma("user_version")
@@ -573,14 +573,14 @@ class Store:
 
     @_guarded
     def review_count(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM revlog").fetchone()[0]
+        return int(self._db.execute("SELECT COUNT(*) FROM revlog").fetchone()[0])
 
     @_guarded
     def new_cards_since(self, moment: datetime) -> int:
         """How many items had their first review at or after `moment` (for the daily new limit)."""
-        return self._db.execute(
+        return int(self._db.execute(
             "SELECT COUNT(*) FROM revlog WHERE reviewed_at >= ? AND before_state IS NULL", (to_us(moment),)
-        ).fetchone()[0]
+        ).fetchone()[0])
 
     @_guarded
     def merge_reviews(self, reviews: Iterable[Review]) -> int:
