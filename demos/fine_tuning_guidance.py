@@ -169,6 +169,9 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
 
     # 2. Fine-tuning against training from scratch, on the same batches of the new domain.
     finetuning = _finetune(config, models, runtime, progress, draw, score)
+    shown = min(4, config.eval_samples_per_class)
+    finetuning["real"] = _by_digit(to_domain(test.of_classes(range(CLASSES), shown), config.domain).floats(
+        slice(None)), shown)
 
     # 3. Guidance by a loss on the predicted x0.
     guided = _guidance_sweeps(config, models.unet, judge, runtime, draw)
@@ -264,7 +267,6 @@ def _finetune(config: Config, models: Any, runtime: Runtime, progress: Progress,
                         "gradient_accumulation_steps": schedule.gradient_accumulation_steps,
                         "final_loss": final_loss(log), "losses": log.losses, **log.summary()}
         result["samples"][name] = (before, shown[0])
-    result["real"] = data.floats(slice(None))[:4 * CLASSES]  # real new-domain digits, for the figure
     return result
 
 
