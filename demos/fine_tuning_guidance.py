@@ -438,9 +438,10 @@ def _guidance_grid(config: Config, guided: dict[str, list], path: Path) -> Path:
                             + (f"mean {row['brightness']:.2f}" if name == "brightness"
                                else f"{config.guided_digit}s: {row['digit_accuracy']:.0%}"), row["samples"])
                            for row in runs])
-    figure.suptitle(f"Guidance by a loss on the predicted x0 at every step: brightness toward "
-                    f"{config.brightness_target:g}, the judge's log-probability of a {config.guided_digit}",
-                    fontsize=10)
+    figure.suptitle(f"Guidance at every step: x <- x - scale * grad_x L(x0), L scoring the predicted x0 "
+                    f"(pred_original_sample).\nTop: brightness, L = |mean(x0) - {config.brightness_target:g}|; "
+                    f"bottom: classifier guidance, L = -log p_judge({config.guided_digit} | x0). "
+                    "One unguided model, the same noise", fontsize=10)
     figure.tight_layout()
     return save_figure(figure, path)
 
@@ -483,7 +484,10 @@ def _architecture_figure(config: Config, rows: dict[str, dict[str, Any]], path: 
     _panels(axes[1:], [(f"{name}: judge accuracy {row['accuracy']:.0%}\nloss {row['final_loss']:.4f}",
                         _by_digit(row["samples"], config.eval_samples_per_class)) for name, row in rows.items()],
             columns=CLASSES)
-    figure.suptitle(f"A DiT ({dit['layers']} blocks, width {dit['width']}, 2x2 patches) against a UNet2DModel, "
-                    "trained from scratch for the same time on the digits; samples of digits 0-9", fontsize=10)
+    tokens = (config.image_size // dit["patch_size"]) ** 2
+    figure.suptitle(f"DiTTransformer2DModel ({dit['layers']} blocks, width {dit['width']}, "
+                    f"{dit['patch_size']}x{dit['patch_size']} patches: {tokens} tokens per {config.image_size}x"
+                    f"{config.image_size} image) against a UNet2DModel, trained from scratch for the same time.\n"
+                    "Both conditioned on class labels; samples of digits 0-9 (columns)", fontsize=10)
     figure.tight_layout()
     return save_figure(figure, path)
