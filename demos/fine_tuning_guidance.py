@@ -204,9 +204,9 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
         f"Fine-tuning on {config.domain} digits, judge accuracy after each epoch "
         f"(fine-tuned / from scratch): " + ", ".join(f"{a:.0%}/{b:.0%}" for a, b in
                                                     zip(ft["accuracy"], scratch["accuracy"])),
-        *(f"{name}: scale {row['scale']:g}, {row['window']}: loss {row['loss_reached']:.3f}, "
-          f"digit {config.guided_digit} {row['digit_accuracy']:.0%}, diversity {row['diversity']:.2f}"
-          for name, rows in guided.items() for row in rows),
+        f"guidance     scale  applied on   loss reached  {config.guided_digit}s  diversity",
+        *(f"{name:<11} {row['scale']:>6g}  {row['window']:<11} {row['loss_reached']:>13.3f} "
+          f"{row['digit_accuracy']:>4.0%} {row['diversity']:>10.2f}" for name, rows in guided.items() for row in rows),
         *(f"{name}: {row['parameters']:,} parameters, {row['steps']} steps in {row['seconds']:.1f} s, "
           f"loss {row['final_loss']:.4f}, judge accuracy {row['accuracy']:.0%}" for name, row in architectures.items()),
     ]
