@@ -81,6 +81,8 @@ def sample(model: Any, scheduler: Any, x: torch.Tensor, labels: torch.Tensor, lo
             x0 = scheduler.step(eps, t, x).pred_original_sample  # eta only changes prev_sample
             grad = torch.autograd.grad(loss(x0).sum() * scale, x)[0]  # type: ignore[misc]
             x, eps = (x - grad).detach(), eps.detach()
-        x = scheduler.step(eps, t, x, eta=eta, generator=generator).prev_sample
+        # With a clipping scheduler the noise is recomputed from the clipped x0 (GLIDE's recipe, as guidance.py).
+        x = scheduler.step(eps, t, x, eta=eta, generator=generator,
+                           use_clipped_model_output=scheduler.config.clip_sample).prev_sample
         progress(stage, i + 1, steps)
     return x.detach()
