@@ -447,7 +447,7 @@ def _guidance_grid(config: Config, guided: dict[str, list], path: Path) -> Path:
 
     rows = [[row for row in guided[name] if row["window"] in ("every step", "unguided")] for name in guided]
     columns = max(len(r) for r in rows)
-    figure, axes = plt.subplots(len(rows), columns, figsize=(2.2 * columns, 2.6 * len(rows)), squeeze=False)
+    figure, axes = plt.subplots(len(rows), columns, figsize=(3.2 * columns, 2.0 * len(rows)), squeeze=False)
     for axes_row, name, runs in zip(axes, guided, rows):
         for ax in axes_row[len(runs):]:
             ax.set_axis_off()
