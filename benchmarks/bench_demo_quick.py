@@ -5,12 +5,13 @@ median is reported next to the median of a baseline process that only imports wh
 imports (torch, diffusers, accelerate), so the share of start-up cost is visible. The target
 for the quick presets is 60 s on a 2-core CPU.
 
-Every run starts with an empty model cache, as a learner's first run does (ddim-inversion then
-trains cfg's models first). With --warm the runs share one cache that an untimed run filled:
+Every run starts with an empty model cache, as a learner's first run does (ddim-inversion and
+fine-tuning-guidance then train cfg's models first). With --warm the runs share one cache that an untimed run filled:
 the cost of running a demo again, or ddim-inversion after cfg.
 
     python benchmarks/bench_demo_quick.py unet-training
     python benchmarks/bench_demo_quick.py ddim-inversion --warm
+    python benchmarks/bench_demo_quick.py fine-tuning-guidance
     python benchmarks/bench_demo_quick.py noise-corruption --repeat 5 --device cpu --out quick.json
 
 Prints one JSON object: per-run seconds, medians, the ratio to the baseline, each run's stage

@@ -36,6 +36,13 @@ DEMOS: dict[str, DemoInfo] = {
             ("reconstruction_vs_steps.png", "edit_comparison.png"),
         ),
         DemoInfo(
+            "fine-tuning-guidance",
+            "Fine-tune a digit UNet on a new domain against training from scratch, steer sampling with a loss "
+            "on the predicted x0 (brightness, classifier guidance), and a tiny DiT against the UNet.",
+            ("finetune_vs_scratch.png", "finetune_samples.png", "loss_guidance_grid.png", "loss_guidance_sweep.png",
+             "dit_vs_unet.png"),
+        ),
+        DemoInfo(
             "audio-spectrograms",
             "Audio to mel spectrogram images and back, sample-rate mistakes, diffusion on spectrograms.",
             ("spectrogram.png", "roundtrip_spectra.png", "sample_rates.png"),

@@ -25,7 +25,8 @@ module named for what it holds (tests/test_demos_independent.py checks it). The 
 `device.py` (device, precision, Accelerate), `data.py` (training images), `training.py` (the
 training loop), `unets.py` (the UNet2DModel and its noise schedule), `noising.py` (the course's
 corruption, DDPM's noise-prediction objective), `sampling.py` (sampling from noise with a
-scheduler), `guidance.py` (classifier-free guidance, DDIM inversion), `classifier.py` (the digit
+scheduler), `guidance.py` (classifier-free guidance, DDIM inversion), `loss_guidance.py` (guidance by a
+loss on the predicted x0), `dit.py` (a DiT denoiser sized to match a UNet), `classifier.py` (the digit
 judge), `conditioning.py` (the class-conditioned models cfg and ddim-inversion share),
 `audio.py` (mel spectrograms), `output.py` (grids, GIFs, JSON), `cache.py` (trained models kept
 between runs, `get_or_train`), `runs.py` (run folders and their status).

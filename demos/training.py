@@ -34,6 +34,7 @@ from .data import ImageSet
 from .device import Runtime, make_accelerator
 
 LossFn = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
+EpochHook = Callable[[int, torch.nn.Module], None]  # (epochs done, the model in eval mode)
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,10 @@ def train(
     seed: int,
     progress: Progress,
     stage: str,
+    after_epoch: EpochHook | None = None,
 ) -> tuple[torch.nn.Module, TrainLog]:
-    """Train `model` in place; returns it unwrapped (eval mode) with its loss log."""
+    """Train `model` in place; returns it unwrapped (eval mode) with its loss log. `after_epoch`, if
+    given, sees the model (unwrapped, in eval mode) after every epoch: an evaluation during training."""
     from diffusers.optimization import get_scheduler
 
     # 1. Accelerate: device placement, mixed precision, gradient accumulation, DDP.
@@ -114,7 +117,7 @@ def train(
     losses = torch.zeros(total_steps, device=device)
     warm = min(20, total_steps // 5)  # steps left out of the throughput figure
     started = timed_from = time.perf_counter()
-    noted = 0.0
+    noted = in_hooks = hooks_untimed = 0.0
 
     # 4. The loop: forward, loss, backward, step; nothing here waits for the GPU.
     model.train()
@@ -133,7 +136,7 @@ def train(
             losses[step] = loss.detach()
             if step + 1 == warm:
                 losses[step].item()  # wait for the warm-up steps before starting the clock
-                timed_from = time.perf_counter()
+                timed_from, hooks_untimed = time.perf_counter(), in_hooks
             note = ""
             if time.perf_counter() - noted > 0.5:
                 noted = time.perf_counter()
@@ -142,6 +145,12 @@ def train(
                     _check_finite([latest], stage, step)
                 note = f"epoch {epoch + 1}/{schedule.epochs}  loss {latest:.4f}"
             progress(stage, step + 1, total_steps, note)
+        if after_epoch is not None:  # off the clock: the log times training alone
+            hook_started = time.perf_counter()
+            model.eval()
+            after_epoch(epoch + 1, accelerator.unwrap_model(model))
+            model.train()
+            in_hooks += time.perf_counter() - hook_started
 
     # 5. One sync at the end: losses from every process, and the clock.
     if processes > 1:
@@ -159,8 +168,8 @@ def train(
             for e in range(schedule.epochs)
         ],
         images=images,
-        seconds=ended - started,
-        images_per_second=timed_images / max(ended - timed_from, 1e-9),
+        seconds=ended - started - in_hooks,
+        images_per_second=timed_images / max(ended - timed_from - (in_hooks - hooks_untimed), 1e-9),
     )
     # Without Accelerate's autocast wrapper: callers choose their precision (sampling, evaluation).
     model = accelerator.unwrap_model(model, keep_fp32_wrapper=False).eval()

@@ -23,6 +23,11 @@ TINY = {
             "--samples-per-class", "2", "--sampling-steps", "3"],
     "ddim-inversion": [*GUIDED_MODEL, "--inversion-steps", "2", "5", "--inversion-images", "4", "--sampling-steps", "4",
                        "--edit-steps", "2", "--edit-images", "2"],
+    "fine-tuning-guidance": [
+        *GUIDED_MODEL, "--finetune-images", "64", "--finetune-epochs", "2", "--eval-samples-per-class", "2",
+        "--sampling-steps", "3", "--brightness-scales", "0", "10", "--class-scales", "0", "1", "--guided-samples", "4",
+        "--arch-steps", "3", "--dit-layers", "1", "--dit-heads", "2",
+    ],
     "audio-spectrograms": [
         "--device", "cpu", "--train-clips", "64", "--image-size", "8", "--epochs", "3", "--batch-size", "16",
         "--learning-rate", "3e-3", "--warmup-steps", "0", "--unet-channels", "8", "16", "--layers-per-block", "1",
