@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from learnapp import quiz_modes
 from learnapp.errors import UserError
 
 
@@ -140,7 +141,7 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         if args.new is not None and args.new < 0:
             raise UserError(f"--new must be 0 or more, not {args.new}")
         select_items(deck, args.topic)  # an unknown topic fails here, before the screen is taken
-        from learnapp.tui.app import ReviewOptions
+        from learnapp.review_options import ReviewOptions
 
         start = ReviewOptions(tuple(args.topic or ()), args.mode, args.cram, args.new if args.new is not None
                               else NEW_PER_DAY)
@@ -194,8 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     quiz = commands.add_parser("quiz", help="review the cards that are due (the default without a command)")
     quiz.add_argument("--topic", action="append", metavar="T", help="only this topic (repeat for several)")
-    quiz.add_argument("--mode", choices=("flashcards", "choice"), default="flashcards",
-                      help="reveal and rate yourself, or pick among four answers (default: flashcards)")
+    quiz.add_argument("--mode", choices=tuple(quiz_modes.MODES), default=quiz_modes.DEFAULT_MODE, help=quiz_modes.cli_help())
     quiz.add_argument("--cram", action="store_true", help="practise every card; the schedule is not touched")
     # the default lives in srs, which --help must not import (start-up time)
     quiz.add_argument("--new", type=int, metavar="N", help="new cards a day (default: 20, as in Anki)")

@@ -14,7 +14,8 @@ from textual.widgets._footer import FooterKey
 
 from learnapp.content import load_deck
 from learnapp.store import Store
-from learnapp.tui.app import LearnApp, ReviewOptions
+from learnapp.review_options import ReviewOptions
+from learnapp.tui.app import LearnApp
 from learnapp.tui.images import halfblock_image_widget
 from learnapp.tui.review import ReviewScreen
 

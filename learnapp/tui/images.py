@@ -9,10 +9,13 @@ the question.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.app import App, SuspendNotSupported
 from textual.widget import Widget
+from textual.widgets import Static
 
-ImageWidget = Widget  # a textual_image.widget class: constructed as cls(path, classes=...)
+ImageWidget = Widget  # a textual_image.widget class: constructed as cls(path or PIL image, classes=...)
 
 
 def detect_image_widget(app: App) -> type[ImageWidget]:
@@ -30,3 +33,16 @@ def halfblock_image_widget() -> type[ImageWidget]:
     from textual_image.widget import HalfcellImage
 
     return HalfcellImage
+
+
+def picture(image_widget: type[ImageWidget], path: Path, classes: str) -> Widget:
+    """The image at `path` drawn by `image_widget`, or a placeholder naming the file when it cannot
+    be decoded: a run killed or a disk filled while it was saving leaves a truncated or empty file."""
+    from PIL import Image
+
+    try:
+        image = Image.open(path)
+        image.load()  # decodes now, so a broken file fails here and not while the screen draws
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        return Static(f"Cannot show {path}: {exc}", classes="figure-unreadable", markup=False)
+    return image_widget(image, classes=classes)
