@@ -195,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     quiz = commands.add_parser("quiz", help="review the cards that are due (the default without a command)")
     quiz.add_argument("--topic", action="append", metavar="T", help="only this topic (repeat for several)")
-    quiz.add_argument("--mode", choices=tuple(quiz_modes.MODES), default=quiz_modes.DEFAULT_MODE, help=quiz_modes.cli_help())
+    quiz.add_argument("--mode", choices=tuple(quiz_modes.MODES), default=quiz_modes.DEFAULT_MODE,
+                      help=quiz_modes.cli_help())
     quiz.add_argument("--cram", action="store_true", help="practise every card; the schedule is not touched")
     # the default lives in srs, which --help must not import (start-up time)
     quiz.add_argument("--new", type=int, metavar="N", help="new cards a day (default: 20, as in Anki)")

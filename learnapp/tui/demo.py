@@ -44,6 +44,10 @@ class DemoScreen(Screen[None]):
             super().__init__()
             self.stage, self.done, self.total, self.note = stage, done, total, note
 
+        def can_replace(self, message: Message) -> bool:
+            # a newer report queued behind this one makes it stale: a fast demo never floods the screen
+            return isinstance(message, DemoScreen.Reported)
+
     class Ended(Message, bubble=False):
         """The run finished or failed; `outcome` says which."""
 
@@ -60,6 +64,7 @@ class DemoScreen(Screen[None]):
         self.image_widget = image_widget
         self.running = False
         self._left = threading.Event()
+        self.run_ended = threading.Event()  # set once a run started here has stopped and its folder is marked
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="demo"):
@@ -107,6 +112,7 @@ class DemoScreen(Screen[None]):
     def action_run(self) -> None:
         if not self.running:
             self.running = True
+            self.run_ended.clear()
             self.query_one("#demo-progress").display = True
             # The app's worker, not this screen's: Textual cancels a screen's thread worker without
             # waiting for the thread, while the run still has its folder to mark once it stops.
@@ -132,6 +138,8 @@ class DemoScreen(Screen[None]):
             return  # the runner has marked the run incomplete
         except Exception as exc:  # shown in the UI: a failed demo must not take the quiz down
             outcome = f"The demo stopped: {exc}"
+        finally:
+            self.run_ended.set()
         self.post_message(self.Ended(outcome))
 
     def on_demo_screen_reported(self, message: DemoScreen.Reported) -> None:

@@ -87,8 +87,9 @@ class ReviewScreen(Screen[None]):
     def show_summary(self, summary: Summary) -> None:
         self.finished = True
         self.hide_answer_area()
+        wrong = summary.answered - summary.recalled
         lines = [
-            f"Reviewed {summary.answered} card(s): {summary.recalled} right, {summary.answered - summary.recalled} wrong "
+            f"Reviewed {summary.answered} card(s): {summary.recalled} right, {wrong} wrong "
             f"({summary.new_cards} new) in {format_interval(summary.time_spent)}.",
         ]
         if summary.practice:
