@@ -46,7 +46,7 @@ class LearnApp(App[None]):
         start: ReviewOptions | None = None,
         clock: Clock = utc_now,
         rng: random.Random | None = None,
-        image_widget: type[ImageWidget] | None = None,
+        image_widget: ImageWidget | None = None,
     ) -> None:
         super().__init__()
         self.deck = deck
@@ -58,7 +58,7 @@ class LearnApp(App[None]):
         self._image_widget = image_widget
         self.new_per_day = start.new_per_day if start else NEW_PER_DAY
 
-    def image_widget(self) -> type[ImageWidget]:
+    def image_widget(self) -> ImageWidget:
         """The widget class that draws pictures, chosen the first time one is needed."""
         if self._image_widget is None:
             self._image_widget = detect_image_widget(self)

@@ -56,7 +56,7 @@ class DemoScreen(Screen[None]):
             self.outcome = outcome
 
     def __init__(self, demo: str, deck: Deck, runs_dir: Path, *,
-                 image_widget: Callable[[], type[ImageWidget]]) -> None:
+                 image_widget: Callable[[], ImageWidget]) -> None:
         super().__init__()
         self.demo = demo
         self.deck = deck

@@ -89,8 +89,8 @@ class ReviewScreen(Screen[None]):
         self.hide_answer_area()
         wrong = summary.answered - summary.recalled
         lines = [
-            f"Reviewed {summary.answered} card(s): {summary.recalled} right, {wrong} wrong "
-            f"({summary.new_cards} new) in {format_interval(summary.time_spent)}.",
+            (f"Reviewed {summary.answered} card(s): {summary.recalled} right, {wrong} wrong "
+             f"({summary.new_cards} new) in {format_interval(summary.time_spent)}."),
         ]
         if summary.practice:
             lines.append("Practice only: the schedule was not changed.")
