@@ -71,9 +71,8 @@ class ReviewScreen(Screen[None]):
         self.finished = False
         topic = self.deck.topic(item.topic)
         mode = "practice, schedule untouched" if self.options.cram else self.options.mode
-        self.query_one("#status", Static).update(
-            f"{topic.title} · {self.session.remaining} left · {mode} · source #{item.source}"
-        )
+        origin = f"source #{item.source}" if item.source is not None else "added card"  # added cards have no number
+        self.query_one("#status", Static).update(f"{topic.title} · {self.session.remaining} left · {mode} · {origin}")
         self.query_one("#question", Static).update(item.question)
         self.present(item)
         self.refresh_bindings()
