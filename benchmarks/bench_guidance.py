@@ -36,10 +36,10 @@ from typing import Any
 
 import torch
 
-from learnapp.demos import cfg, classifier, ddim_inversion, guidance
+from learnapp.demos import cfg, classifier, conditioning, ddim_inversion, guidance, unets
 from learnapp.demos import config as config_options
 from learnapp.demos.base import Result
-from learnapp.demos.data import load_images
+from learnapp.demos.data import load_images, to_pixels
 from learnapp.demos.device import Runtime, resolve
 
 from timing import emit
@@ -81,9 +81,9 @@ def course_training(config: cfg.Config, runtime: Runtime, epochs: int, progress:
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data.images, data.labels),
                                          batch_size=COURSE_BATCH, shuffle=True)
     torch.manual_seed(config.seed)
-    scheduler = cfg.make_scheduler(config)  # DDPMScheduler, as the demo trains with
-    net = cfg.make_unet2d(config, num_class_embeds=cfg.CLASSES + 1, attention=config.attention).to(device)
-    loss_fn = cfg.guidance_loss(scheduler, config.label_dropout)
+    scheduler = unets.make_scheduler(config)  # DDPMScheduler, as the demo trains with
+    net = unets.make_unet2d(config, num_class_embeds=conditioning.CLASSES + 1, attention=config.attention).to(device)
+    loss_fn = conditioning.guidance_loss(scheduler, config.label_dropout)
     generator = torch.Generator(device).manual_seed(config.seed)
     optimizer = torch.optim.Adam(net.parameters(), lr=COURSE_LR)
     losses = []
@@ -101,7 +101,7 @@ def course_training(config: cfg.Config, runtime: Runtime, epochs: int, progress:
 @torch.no_grad()
 def course_sweep(config: cfg.Config, net: Any, scheduler: Any, judge: Any, runtime: Runtime, steps: int) -> list[dict]:
     """The demo's sweep, sampled the course's way: ancestral DDPM, `steps` steps, fp32."""
-    wanted = torch.arange(cfg.CLASSES, device=runtime.device).repeat_interleave(config.samples_per_class)
+    wanted = torch.arange(conditioning.CLASSES, device=runtime.device).repeat_interleave(config.samples_per_class)
     generator = torch.Generator(runtime.device).manual_seed(config.seed)
     size = config.image_size
     noise = torch.randn(len(wanted), 1, size, size, generator=generator, device=runtime.device)
@@ -111,7 +111,7 @@ def course_sweep(config: cfg.Config, net: Any, scheduler: Any, judge: Any, runti
         x = noise
         for t in scheduler.timesteps:
             x = scheduler.step(guidance.predict_noise(net, x, t, wanted, scale), t, x, generator=generator).prev_sample
-        predicted, _ = classifier.judge(judge, cfg.to_pixels(x))
+        predicted, _ = classifier.judge(judge, to_pixels(x))
         rows.append({"scale": scale, "accuracy": classifier.accuracy(predicted, wanted)})
         say(f"course: sampled scale {scale:g} with {steps} DDPM steps, accuracy {rows[-1]['accuracy']:.1%}")
     return rows
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quick = args.preset == "quick"
     config = config_options.from_args(cfg.Config, args, quick)
-    model_fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(cfg.ModelConfig)}
+    model_fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(conditioning.ModelConfig)}
     inversion_config = dataclasses.replace(ddim_inversion.Config.quick() if quick else ddim_inversion.Config(),
                                            **{**model_fields, "retrain": False})
     if not 1 <= args.course_sampling_steps <= config.num_train_timesteps:
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                                     "edit": inversion.metrics["edit"]["by_start_step"]}
         say(f"ddim-inversion: {seconds:.1f} s")
 
-        judge = cfg.pretrained_models(config, runtime, StagePrinter("load")).classifier
+        judge = conditioning.pretrained_models(config, runtime, StagePrinter("load")).classifier
         say(f"course: {args.course_epochs} epochs at batch {COURSE_BATCH}, fp32, eager, "
             f"then {args.course_sampling_steps}-step DDPM for each of {len(config.guidance_scales)} scales")
         started = time.perf_counter()

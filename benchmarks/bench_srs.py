@@ -93,8 +93,12 @@ def deck_of(ids: list[str], extra_new: int) -> Deck:
     for t in range(TOPICS):
         chunk = all_ids[t * size : (t + 1) * size]
         topic_id = f"topic-{t}"
-        items = tuple(Item(i, n, f"q {i}", f"a {i}", topic_id) for n, i in enumerate(chunk, 1))
-        topics.append(Topic(topic_id, f"Topic {t}", "noise-corruption", items))
+        items = tuple(
+            Item(id=i, source=n, question=f"q {i}", answer=f"a {i}", distractors=(f"x {i}", f"y {i}", f"z {i}"),
+                 topic=topic_id)
+            for n, i in enumerate(chunk, 1)
+        )
+        topics.append(Topic(id=topic_id, title=f"Topic {t}", demo="noise-corruption", items=items))
     return Deck(tuple(topics))
 
 

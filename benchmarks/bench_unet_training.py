@@ -31,6 +31,9 @@ import torch.nn.functional as F
 
 from learnapp.demos import config as config_options
 from learnapp.demos import unet_training as demo
+from learnapp.demos import unets
+from learnapp.demos.noising import noise_loss
+from learnapp.demos.training import final_loss
 from learnapp.demos.base import no_progress
 from learnapp.demos.data import ImageSet, load_images
 from learnapp.demos.device import Runtime, resolve
@@ -43,8 +46,8 @@ COURSE_BATCH, COURSE_LR = 128, 1e-3
 def course_recipe(config: demo.Config, data: ImageSet, runtime: Runtime) -> tuple[torch.nn.Module, dict]:
     """The course notebook's loop, kept as it is (only the data comes from the same tensor)."""
     torch.manual_seed(config.seed)
-    net = demo.make_unet2d(config).to(runtime.device)  # the same architecture as the demo's arm
-    scheduler = demo.make_scheduler(config)
+    net = unets.make_unet2d(config).to(runtime.device)  # the same architecture as the demo's arm
+    scheduler = unets.make_scheduler(config)
     dataset = torch.utils.data.TensorDataset(data.images.cpu())
     loader = torch.utils.data.DataLoader(dataset, batch_size=COURSE_BATCH, shuffle=True, drop_last=True)
     optimizer = torch.optim.Adam(net.parameters(), lr=COURSE_LR)
@@ -85,7 +88,7 @@ def demo_recipe(config: demo.Config, data: ImageSet, runtime: Runtime) -> tuple[
         "images": log.images,
         "seconds": log.seconds,
         "images_per_second": log.images_per_second,
-        "train_loss_last_tenth": demo.final_loss(log),
+        "train_loss_last_tenth": final_loss(log),
         "batch_size": config.batch_size,
         "learning_rate": config.learning_rate,
         "precision": runtime.mixed_precision,
@@ -96,7 +99,7 @@ def demo_recipe(config: demo.Config, data: ImageSet, runtime: Runtime) -> tuple[
 @torch.no_grad()
 def eval_loss(model: torch.nn.Module, config: demo.Config, scored: ImageSet, device: torch.device) -> float:
     """Noise-prediction MSE in fp32 on fixed images, noise and timesteps (the same for every model)."""
-    loss_fn = demo.noise_loss(demo.make_scheduler(config))
+    loss_fn = noise_loss(unets.make_scheduler(config))
     generator = torch.Generator(device).manual_seed(12345)
     total = 0.0
     for start in range(0, len(scored), 256):

@@ -336,8 +336,12 @@ def check_audio_file(path: str) -> float:
     import soundfile
 
     file = Path(path).expanduser()
-    if not file.is_file():
+    if file.is_dir():
+        raise UserError(f"--audio {path}: a folder, not an audio file")
+    if not file.exists():
         raise UserError(f"--audio {path}: no such file")
+    if not file.is_file():  # a device or a pipe: reading it might never end
+        raise UserError(f"--audio {path}: not a regular file")
     try:
         info = soundfile.info(str(file))
     except Exception as exc:  # noqa: BLE001 - libsndfile's errors carry the reason; their type varies by version

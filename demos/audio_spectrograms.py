@@ -46,9 +46,11 @@ from .base import Progress, Result
 from .config import at_least, at_most, halvable, positive, require, unet_widths
 from .data import ImageSet, resize
 from .device import CompileRequest, DeviceRequest, PrecisionRequest, resolve
+from .noising import noise_loss
 from .output import plot_losses, save_figure, save_gif
-from .training import Schedule, TrainLog, train
-from .unet_training import final_loss, make_scheduler, make_unet2d, noise_loss, parameters, sample_ddpm
+from .sampling import denoise
+from .training import Schedule, TrainLog, final_loss, train
+from .unets import make_scheduler, make_unet2d, parameters
 
 if TYPE_CHECKING:
     from diffusers import DDIMPipeline
@@ -141,7 +143,7 @@ class Config:
             "sampling_steps",
             "samples",
         )
-        at_least(self, 0, "warmup_steps", "audio_slice", "samples_to_audio")
+        at_least(self, 0, "warmup_steps", "audio_slice", "samples_to_audio", "seed")
         positive(self, "learning_rate")
         unet_widths(self.unet_channels)
         halvable(self.image_size, len(self.unet_channels) - 1)
@@ -357,7 +359,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     # 5. New spectrograms by DDIM, upscaled to the mel image size, and through Griffin-Lim.
     generator = torch.Generator(runtime.device).manual_seed(config.seed)
     started = time.perf_counter()
-    pixels, trajectory = sample_ddpm(
+    pixels, trajectory = denoise(
         unet, pipeline.scheduler, config.samples, config.sampling_steps, generator, runtime, progress, frames=20
     )
     sampling_seconds = time.perf_counter() - started

@@ -20,8 +20,15 @@ To add one: write the module, add its `DemoInfo` (name, summary, figure files) t
 `demos/__init__.py`, point a topic's `demo:` at it, and add a tiny-config test that runs it end
 to end. `learnapp demo NAME` then lists it, derives its options from `Config`, draws the
 progress bar, creates the run folder and writes `metrics.json`: nothing else to register.
-Shared pieces: `device.py` (device, precision, Accelerate), `data.py` (training images),
-`training.py` (the training loop), `output.py` (grids, GIFs, JSON), `cache.py` (trained models).
+A demo module never imports another demo: what two demos share is a building block, a
+module named for what it holds (tests/test_demos_independent.py checks it). The blocks:
+`device.py` (device, precision, Accelerate), `data.py` (training images), `training.py` (the
+training loop), `unets.py` (the UNet2DModel and its noise schedule), `noising.py` (the course's
+corruption, DDPM's noise-prediction objective), `sampling.py` (sampling from noise with a
+scheduler), `guidance.py` (classifier-free guidance, DDIM inversion), `classifier.py` (the digit
+judge), `conditioning.py` (the class-conditioned models cfg and ddim-inversion share),
+`audio.py` (mel spectrograms), `output.py` (grids, GIFs, JSON), `cache.py` (trained models kept
+between runs, `get_or_train`), `runs.py` (run folders and their status).
 """
 
 from __future__ import annotations

@@ -3,15 +3,21 @@
 Each field of a demo's `Config` dataclass becomes `--field-name`; its type decides the
 parsing (int, float, str, bool as --x/--no-x, Literal as choices, tuple[int, ...] as a list)
 and `field(metadata={"help": ...})` its help text. Options left out keep the preset's value:
-`Config()` is the full preset, `Config.quick()` the quick one. Configs check themselves in
-`__post_init__` and raise `UserError`, so an impossible config never reaches a demo.
+`Config()` is the full preset, `Config.quick()` the quick one.
+
+Values are checked twice. Parsing refuses what no option can take: a number that is not finite
+(`inf`, `nan`), an integer beyond `MAX_INT` (torch and numpy overflow on those), an empty
+string. Each config then checks its own ranges in `__post_init__` and raises `UserError`, so an
+impossible config never reaches a demo; the range helpers here refuse non-finite values too.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import typing
+from collections.abc import Callable
 from typing import Any, Literal
 
 from learnapp.errors import UserError
@@ -29,13 +35,19 @@ def require(condition: bool, message: str) -> None:
 def at_least(config: Any, minimum: float, *names: str) -> None:
     for name in names:
         value = getattr(config, name)
+        finite(value, name)
         require(value >= minimum, f"{option(name)} {value}: must be at least {minimum}")
 
 
 def positive(config: Any, *names: str) -> None:
     for name in names:
         value = getattr(config, name)
+        finite(value, name)
         require(value > 0, f"{option(name)} {value}: must be positive")
+
+
+def finite(value: float, name: str) -> None:
+    require(math.isfinite(value), f"{option(name)} {value}: must be a finite number")
 
 
 def at_most(config: Any, name: str, limit: str) -> None:
@@ -77,12 +89,45 @@ def add_options(parser: argparse.ArgumentParser, config_class: type, full: Any, 
             choices = typing.get_args(hint)
             kwargs.update(choices=choices, type=type(choices[0]))
         elif typing.get_origin(hint) is tuple:
-            kwargs.update(nargs="+", type=typing.get_args(hint)[0], metavar="N")
-        elif hint in (int, float, str):
-            kwargs.update(type=hint, metavar=hint.__name__.upper())
+            kwargs.update(nargs="+", type=PARSERS[typing.get_args(hint)[0]], metavar="N")
+        elif hint in PARSERS:
+            kwargs.update(type=PARSERS[hint], metavar=hint.__name__.upper())
         else:
             raise TypeError(f"{config_class.__name__}.{field.name}: no command-line form for {hint}")
         parser.add_argument(option(field.name), **kwargs)
+
+
+MAX_INT = 2**31 - 1  # beyond any count, size or seed a demo can use; torch and numpy seeds overflow at 2**64
+
+
+def _int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if abs(value) > MAX_INT:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (at most {MAX_INT:,} either way)")
+    return value
+
+
+def _float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+    return value
+
+
+def _str(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty value; leave the option out to keep its default")
+    return text
+
+
+# How each field type's values are read from the command line (argparse prefixes the option's name).
+PARSERS: dict[Any, Callable[[str], Any]] = {int: _int, float: _float, str: _str}
 
 
 def from_args(config_class: type, args: argparse.Namespace, quick: bool) -> Any:

@@ -33,7 +33,7 @@ import torch
 
 from . import classifier, guidance
 from .base import Progress, Result
-from .cfg import CLASSES, QUICK_MODEL, ModelConfig, held_out, pretrained_models
+from .conditioning import CLASSES, QUICK_MODEL, ModelConfig, held_out, pretrained_models
 from .config import at_least, require
 from .data import ImageSet, to_pixels
 from .device import resolve

@@ -20,7 +20,7 @@ import torch
 from learnapp.errors import UserError
 
 if TYPE_CHECKING:  # accelerate is imported when a training starts
-    from accelerate import Accelerator
+    from accelerate import Accelerator, PartialState
 
 DeviceRequest = Literal["auto", "cuda", "mps", "cpu"]
 PrecisionRequest = Literal["auto", "fp32", "bf16"]
@@ -104,13 +104,24 @@ def make_accelerator(runtime: Runtime, gradient_accumulation_steps: int = 1) -> 
     )
 
 
-def _process_state(cpu: bool):
+def _process_state(cpu: bool) -> PartialState:
     """Accelerate's per-process state, set up anew unless `accelerate launch` started several processes.
     Accelerate keeps one global state and refuses an Accelerator with other settings (device,
     precision) than the first, which running two demos in one app session would otherwise hit."""
+    from accelerate import PartialState
+
+    reset_accelerate_state()
+    return PartialState(cpu=cpu)
+
+
+def reset_accelerate_state() -> None:
+    """Forget Accelerate's process-wide state, unless `accelerate launch` set up several processes.
+
+    Accelerate (1.15) has no public way to do this; its own test utilities do it like this. This is
+    the one place that touches its private `_shared_state` and `_reset_state`:
+    tests/test_demos_device.py fails when an Accelerate release changes them."""
     from accelerate import PartialState
     from accelerate.state import AcceleratorState
 
     if PartialState._shared_state and PartialState().num_processes == 1:
         AcceleratorState._reset_state(reset_partial_state=True)
-    return PartialState(cpu=cpu)

@@ -26,6 +26,7 @@ import torch
 from .base import Progress, Result
 from .config import at_least, require
 from .data import DatasetName, ImageSet, load_images, to_pixels
+from .noising import corrupt
 from .output import save_figure, save_gif
 
 
@@ -46,17 +47,12 @@ class Config:
 
     def __post_init__(self) -> None:
         at_least(self, 1, "images", "image_size")
+        at_least(self, 0, "seed")
         at_least(self, 2, "levels", "num_train_timesteps")
         require(
             0 < self.beta_start < self.beta_end < 1,
             f"--beta-start {self.beta_start} / --beta-end {self.beta_end}: need 0 < start < end < 1",
         )
-
-
-def corrupt(x: torch.Tensor, amount: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-    """The course's corruption: mix `x` (in [0, 1]) with uniform noise by `amount` (one per image)."""
-    amount = amount.view(-1, 1, 1, 1)  # broadcast over channels and pixels
-    return x * (1 - amount) + noise * amount
 
 
 def schedulers(config: Config) -> dict[str, object]:

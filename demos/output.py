@@ -1,8 +1,8 @@
 """What a demo leaves behind: metrics.json, image grids and GIFs, in its run folder (`runs.py`).
 
-`metrics.json` is written
-when the run starts (status "running") and rewritten when it ends: "complete", or
-"incomplete" after Ctrl-C or an error, listing what was written by then.
+`metrics.json` is written when the run starts (status "running", and the process that runs
+it) and rewritten when it ends: "complete", or "incomplete" after Ctrl-C or an error, listing
+what was written by then. A run killed outright cannot write its end: `runs.run_status` tells.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 
 METRICS_FILE = "metrics.json"
 LIBRARIES = ("learnapp", "torch", "diffusers", "accelerate", "numpy")

@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import dataclasses
 import importlib
+import re
 import signal
 import time
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from learnapp import paths
 from learnapp.errors import UserError
 
-from . import DEMOS
+from . import DEMOS, runs
 from . import config as config_options
 from .base import Progress
 
@@ -74,7 +75,8 @@ def build_parser(demo: str, module: ModuleType) -> argparse.ArgumentParser:
     parser.add_argument(
         "--quick", action="store_true", help="the quick preset: a small run that finishes in about a minute on a CPU"
     )
-    parser.add_argument("--out", metavar="DIR", help="parent folder for the run folder (default: the data dir's runs/)")
+    parser.add_argument("--out", metavar="DIR", type=config_options.PARSERS[str],
+                        help="parent folder for the run folder (default: the data dir's runs/)")
     config_class = module.Config
     config_options.add_options(parser, config_class, config_class(), config_class.quick())
     return parser
@@ -138,6 +140,7 @@ def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str,
         "preset": preset,
         "command": output.python_command(),
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "process": runs.process_identity(),  # so that a killed run can be told from a running one
         "config": dataclasses.asdict(config),
         "device": runtime.describe(),
         "versions": output.library_versions(),
@@ -175,6 +178,10 @@ def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str,
             finish("incomplete", error=f"{type(exc).__name__}: {exc}")
             if isinstance(exc, torch.cuda.OutOfMemoryError):
                 raise UserError("out of GPU memory; try a smaller --batch-size") from None
+            if isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc):  # torch's CPU allocator
+                asked = re.search(r"allocate (\d+) bytes", str(exc))
+                size = f" ({int(asked[1]) / 2**30:,.1f} GiB at once)" if asked else ""
+                raise UserError(f"out of memory{size}; try smaller sizes or counts in the options") from None
             raise
     finish("complete", metrics=result.metrics, files=[p.name for p in result.files])
     if runtime.is_main_process:
@@ -189,8 +196,6 @@ def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str,
 
 def _agreed_run_dir(base: Path, demo: str, runtime: Runtime) -> Path:
     """The main process creates the folder; under `accelerate launch` the others learn its name."""
-    from . import runs
-
     folder = runs.new_run_dir(base, demo) if runtime.is_main_process else None
     if runtime.num_processes > 1:
         from accelerate.utils import broadcast_object_list

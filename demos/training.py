@@ -18,9 +18,10 @@ gradients are averaged by DDP; `schedule.batch_size` is per process.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
 from collections.abc import Callable
-import dataclasses
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -136,13 +137,17 @@ def train(
             note = ""
             if time.perf_counter() - noted > 0.5:
                 noted = time.perf_counter()
-                note = f"epoch {epoch + 1}/{schedule.epochs}  loss {losses[step].item():.4f}"
+                latest = losses[step].item()
+                if processes == 1:  # several processes stop together, at the end, or DDP would wait forever
+                    _check_finite([latest], stage, step)
+                note = f"epoch {epoch + 1}/{schedule.epochs}  loss {latest:.4f}"
             progress(stage, step + 1, total_steps, note)
 
     # 5. One sync at the end: losses from every process, and the clock.
     if processes > 1:
         losses = accelerator.reduce(losses, "mean")
     per_step = losses.tolist()
+    _check_finite(per_step, stage)
     ended = time.perf_counter()
     images = total_steps * schedule.batch_size * processes
     timed_images = (total_steps - warm) * schedule.batch_size * processes
@@ -161,3 +166,17 @@ def train(
     model = accelerator.unwrap_model(model, keep_fp32_wrapper=False).eval()
     # safetensors stores contiguous tensors only; channels_last weights are not.
     return model.to(memory_format=torch.contiguous_format), log
+
+
+def _check_finite(losses: list[float], stage: str, first_step: int = 0) -> None:
+    """A loss that is NaN or infinite will not come back: stop with the reason instead of writing NaN figures."""
+    for step, value in enumerate(losses, first_step):
+        if not math.isfinite(value):
+            raise UserError(f"{stage}: the loss became {value} at step {step + 1} (training diverged); "
+                            "try a smaller --learning-rate")
+
+
+def final_loss(log: TrainLog) -> float:
+    """The mean loss over the last tenth of training: less noisy than the last step."""
+    tail = log.losses[-max(1, len(log.losses) // 10) :]
+    return sum(tail) / len(tail)

@@ -28,26 +28,27 @@ trained UNet2DModel as a pipeline folder (`DDPMPipeline.from_pretrained(<run>/un
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Progress, Result, no_progress
+from .base import Progress, Result
 from .config import at_least, at_most, halvable, positive, unet_widths
-from .data import DatasetName, ImageSet, load_images, to_pixels
+from .data import DatasetName, ImageSet, load_images
 from .device import CompileRequest, DeviceRequest, PrecisionRequest, Runtime, resolve
-from .noise_corruption import corrupt
+from .noising import corrupt, noise_loss
 from .output import plot_losses, save_figure, save_gif, save_grid
-from .training import LossFn, Schedule, TrainLog, train
+from .sampling import Trajectory, denoise, frames_to_keep
+from .training import Schedule, TrainLog, final_loss, train
+from .unets import make_scheduler, make_unet2d, parameters
 
 if TYPE_CHECKING:  # imported where used: diffusers takes seconds to import
-    from diffusers import DDPMPipeline, DDPMScheduler, SchedulerMixin, UNet2DModel
+    from diffusers import DDPMPipeline
 
 # The course's epoch losses on MNIST (batch 128, Adam 1e-3), for comparison in loss_curves.png.
 COURSE_BASIC_UNET_EPOCH_LOSSES = (0.0267, 0.0207, 0.0189)
@@ -116,14 +117,14 @@ class Config:
             "sampling_steps",
             "basic_sampling_steps",
         )
-        at_least(self, 0, "warmup_steps")
+        at_least(self, 0, "warmup_steps", "seed")
         positive(self, "learning_rate")
         unet_widths(self.unet_channels)
         halvable(self.image_size, max(2, len(self.unet_channels) - 1))  # BasicUNet halves twice
         at_most(self, "sampling_steps", "num_train_timesteps")
 
 
-# --- the models --------------------------------------------------------------------------------
+# --- the course's model (the UNet2DModel is unets.make_unet2d) ---------------------------------
 
 
 class BasicUNet(nn.Module):
@@ -165,49 +166,7 @@ class BasicUNet(nn.Module):
         return x
 
 
-class UNetSettings(Protocol):
-    """What the UNet2DModel and its noise schedule are built from: the fields every diffusion demo's config has."""
-
-    image_size: int
-    unet_channels: tuple[int, ...]
-    layers_per_block: int
-    beta_schedule: str
-    num_train_timesteps: int
-
-
-def make_unet2d(config: UNetSettings, num_class_embeds: int | None = None, attention: bool = True) -> UNet2DModel:
-    """The course's UNet2DModel: plain ResNet blocks at full size, attention blocks below it; with
-    `attention` False, plain blocks there too (three times faster on a CPU; the middle block keeps
-    diffusers' one self-attention layer either way). With `num_class_embeds`, a learned vector per
-    class is added to the timestep embedding (`unet(x, t, class_labels=labels)`)."""
-    from diffusers import UNet2DModel
-
-    blocks = len(config.unet_channels)
-    down, up = ("AttnDownBlock2D", "AttnUpBlock2D") if attention else ("DownBlock2D", "UpBlock2D")
-    return UNet2DModel(
-        sample_size=config.image_size,
-        in_channels=1,
-        out_channels=1,
-        layers_per_block=config.layers_per_block,
-        block_out_channels=config.unet_channels,
-        down_block_types=("DownBlock2D",) + (down,) * (blocks - 1),
-        up_block_types=(up,) * (blocks - 1) + ("UpBlock2D",),
-        norm_num_groups=min(32, math.gcd(*config.unet_channels)),  # 32, as the course, for its widths
-        num_class_embeds=num_class_embeds,
-    )
-
-
-def make_scheduler(config: UNetSettings) -> DDPMScheduler:
-    from diffusers import DDPMScheduler
-
-    return DDPMScheduler(num_train_timesteps=config.num_train_timesteps, beta_schedule=config.beta_schedule)
-
-
-def parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-# --- the two objectives ------------------------------------------------------------------------
+# --- the course's objective (DDPM's is noising.noise_loss) -------------------------------------
 
 
 def x0_loss(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -217,31 +176,7 @@ def x0_loss(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, genera
     return F.mse_loss(model(corrupt(images, amount, noise)), images)
 
 
-def noise_loss(scheduler: DDPMScheduler) -> LossFn:
-    """DDPM's objective: predict the noise that `add_noise` mixed into x0 (scaled to [-1, 1]) at a random t."""
-
-    def loss(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        x0 = images * 2 - 1
-        noise = torch.randn(x0.shape, generator=generator, device=x0.device)
-        t = torch.randint(0, scheduler.config.num_train_timesteps, (len(x0),), generator=generator, device=x0.device)
-        return F.mse_loss(model(scheduler.add_noise(x0, noise, t), t).sample, noise)
-
-    return loss
-
-
-# --- the two samplers --------------------------------------------------------------------------
-
-
-@dataclass
-class Trajectory:
-    """Snapshots of a batch on its way from noise to samples, each with a caption, for a GIF."""
-
-    frames: list[torch.Tensor] = field(default_factory=list)
-    labels: list[str] = field(default_factory=list)
-
-    def add(self, images: torch.Tensor, label: str) -> None:
-        self.frames.append(images.detach().cpu())
-        self.labels.append(label)
+# --- the course's sampler (DDPM's is sampling.denoise) -----------------------------------------
 
 
 @torch.no_grad()
@@ -252,7 +187,7 @@ def sample_basic_unet(
     x = torch.rand(count, 1, size, size, generator=generator, device=runtime.device)
     trajectory = Trajectory()
     trajectory.add(x, "BasicUNet: noise")
-    keep = _frames_to_keep(steps, frames)
+    keep = frames_to_keep(steps, frames)
     for i in range(steps):
         with runtime.autocast():
             prediction = model(x).float()
@@ -261,42 +196,6 @@ def sample_basic_unet(
         if i in keep:
             trajectory.add(x.clamp(0, 1), f"BasicUNet: step {i + 1}/{steps}")
     return x.clamp(0, 1), trajectory
-
-
-@torch.no_grad()
-def sample_ddpm(
-    unet: nn.Module,
-    scheduler: SchedulerMixin,
-    count: int,
-    steps: int,
-    generator: torch.Generator,
-    runtime: Runtime,
-    progress: Progress = no_progress,
-    frames: int = 40,
-) -> tuple[torch.Tensor, Trajectory]:
-    """Sampling from Gaussian noise: predict eps, step x_t -> x_{t-1} with `scheduler.step` (ancestral
-    with a DDPMScheduler, as this demo; audio-spectrograms passes a DDIMScheduler). Returns images
-    in [0, 1] and snapshots of x_t (as pixels, x/2 + 0.5) along the way."""
-    size = unet.config.sample_size
-    x = torch.randn(count, 1, size, size, generator=generator, device=runtime.device)
-    scheduler.set_timesteps(steps)
-    timesteps = scheduler.timesteps.tolist()
-    trajectory = Trajectory()
-    trajectory.add(to_pixels(x), f"UNet2DModel: x_T, T = {scheduler.config.num_train_timesteps}")
-    keep = _frames_to_keep(steps, frames)
-    for i, t in enumerate(timesteps):
-        with runtime.autocast():
-            eps = unet(x, t).sample.float()
-        x = scheduler.step(eps, t, x, generator=generator).prev_sample
-        if i in keep:
-            reached = timesteps[i + 1] if i + 1 < steps else 0
-            trajectory.add(to_pixels(x), f"UNet2DModel: x_t, t = {reached}")
-        progress("sample UNet2DModel", i + 1, steps)
-    return to_pixels(x), trajectory
-
-
-def _frames_to_keep(steps: int, frames: int) -> set[int]:
-    return {round(k * (steps - 1) / max(1, frames - 1)) for k in range(frames)}
 
 
 # --- training each model -----------------------------------------------------------------------
@@ -359,7 +258,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     progress("sample BasicUNet", 1, 1)
     basic_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    unet_samples, unet_trajectory = sample_ddpm(
+    unet_samples, unet_trajectory = denoise(
         pipeline.unet, pipeline.scheduler, config.samples, config.sampling_steps, generator, runtime, progress
     )
     unet_seconds = time.perf_counter() - started
@@ -411,12 +310,6 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
 
 def _trained(title: str, log: TrainLog) -> str:
     return f"{title}\nafter {log.images:,} training images (final loss {final_loss(log):.4f})"
-
-
-def final_loss(log: TrainLog) -> float:
-    """The mean loss over the last tenth of training: less noisy than the last step."""
-    tail = log.losses[-max(1, len(log.losses) // 10) :]
-    return sum(tail) / len(tail)
 
 
 def _loss_table(basic: TrainLog, unet: TrainLog, path: Path) -> Path:

@@ -40,8 +40,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     table.add_column("sources", justify="right")
     table.add_column("demo")
     for number, topic in enumerate(deck.topics, 1):
-        sources = [item.source for item in topic.items]
-        table.add_row(str(number), topic.title, str(len(topic.items)), f"{min(sources)}-{max(sources)}", topic.demo)
+        sources = [item.source for item in topic.items if item.source is not None]  # added cards have none
+        span = f"{min(sources)}-{max(sources)}" if sources else "-"
+        table.add_row(str(number), topic.title, str(len(topic.items)), span, topic.demo)
     console.print(table)
     console.print(f"[green]OK[/]: {len(deck.items)} items in {len(deck.topics)} topics, no problems.")
     return 0

@@ -9,12 +9,20 @@ A topic file looks like::
     description: ...                 # optional
     items:
       - id: dm-001                   # permanent: progress is keyed on it
-        source: 1                    # number in the course question list
+        source: 1                    # number in the course question list (absent when added)
         question: ...
-        answer: ...
+        answer: ...                  # may carry LaTeX math between $...$ (\\$ is a dollar sign)
+        distractors:                 # 3 or more wrong answers for multiple choice, one line each
+          - ...
+        added: true                  # optional: a card that is not in the course's list
+        source_answer: ...           # optional: the list's answer, when the deck's differs...
+        why: ...                     # ...and then, in one line, why it differs
         notes: ...                   # optional: editorial decisions, extra context
         figure: noise-corruption/corruption_grid.png   # optional: demo output that shows it
         tags: [schedules]            # optional
+
+The `Item` and `Topic` dataclasses are the schema: each field's `Spec` (in its metadata) says
+how it is written in YAML; the validator and the loader read them from there.
 
 Nothing here imports Textual or torch: the quiz, the validator and the tests share it.
 """
@@ -23,49 +31,90 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
+from learnapp import formulas
+from learnapp.demos import DEMOS
 from learnapp.errors import UserError
 
-from learnapp.demos import DEMOS
-
-TOPIC_FIELDS = {"topic": True, "title": True, "demo": True, "description": False, "items": True}
-ITEM_FIELDS = {
-    "id": True,
-    "source": True,
-    "question": True,
-    "answer": True,
-    "notes": False,
-    "figure": False,
-    "tags": False,
-}
-TEXT_FIELDS = ("question", "answer", "notes", "title", "description")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+MIN_DISTRACTORS = 3
+# An answer longer than this many times its longest distractor is picked for its length alone.
+MAX_ANSWER_TO_DISTRACTOR = 2
+
+
+Kind = Literal["id", "text", "line", "lines", "words", "count", "flag", "name", "items"]
 
 
 @dataclass(frozen=True)
+class Spec:
+    """How a field is written in a topic file.
+
+    kind: "id" (lower-case id), "text" (any text), "line" (text on one line), "lines" (a list
+    of one-line texts), "words" (a list of words), "count" (a whole number >= 1), "flag"
+    (true/false), "name" (a reference, checked by its owner: demo, figure), "items".
+    """
+
+    kind: Kind
+    required: bool = False
+    key: str = ""  # the YAML key, when it is not the field's name
+
+
+# kind -> the type its YAML value has, and the complaint when it has another (text kinds: check_text)
+_TYPES: dict[Kind, tuple[type, str]] = {
+    "id": (str, "must be text"),
+    "name": (str, "must be text"),
+    "count": (int, "must be a positive whole number"),
+    "flag": (bool, "must be true or false"),
+    "words": (list, "must be a list of words"),
+    "items": (list, "must be a list"),
+}
+
+
+def _yaml(kind: Kind, required: bool = False, key: str = "") -> dict[str, Spec]:
+    """A field's metadata: how a topic file writes it."""
+    return {"yaml": Spec(kind, required, key)}
+
+
+@dataclass(frozen=True, kw_only=True)
 class Item:
-    id: str
-    source: int
-    question: str
-    answer: str
-    topic: str
-    notes: str | None = None
-    figure: str | None = None
-    tags: tuple[str, ...] = ()
+    id: str = field(metadata=_yaml("id", required=True))
+    # required unless `added`, which forbids it (checked in _Checker.check_item)
+    source: int | None = field(default=None, metadata=_yaml("count"))
+    added: bool = field(default=False, metadata=_yaml("flag"))
+    question: str = field(metadata=_yaml("text", required=True))
+    answer: str = field(metadata=_yaml("text", required=True))
+    distractors: tuple[str, ...] = field(metadata=_yaml("lines", required=True))
+    source_answer: str | None = field(default=None, metadata=_yaml("text"))  # together with `why`
+    why: str | None = field(default=None, metadata=_yaml("line"))
+    notes: str | None = field(default=None, metadata=_yaml("text"))
+    figure: str | None = field(default=None, metadata=_yaml("name"))
+    tags: tuple[str, ...] = field(default=(), metadata=_yaml("words"))
+    topic: str  # derived: the id of the file's topic
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Topic:
-    id: str
-    title: str
-    demo: str
-    items: tuple[Item, ...]
-    description: str = ""
+    id: str = field(metadata=_yaml("id", required=True, key="topic"))
+    title: str = field(metadata=_yaml("line", required=True))
+    demo: str = field(metadata=_yaml("name", required=True))
+    items: tuple[Item, ...] = field(metadata=_yaml("items", required=True))
+    description: str = field(default="", metadata=_yaml("text"))
+
+
+def yaml_fields(cls: type) -> dict[str, tuple[str, Spec]]:
+    """YAML key -> (attribute, Spec) for the fields of `cls` that a topic file writes."""
+    return {
+        f.metadata["yaml"].key or f.name: (f.name, f.metadata["yaml"]) for f in fields(cls) if "yaml" in f.metadata
+    }
+
+
+_ITEM_FIELDS = yaml_fields(Item)
+_TOPIC_FIELDS = yaml_fields(Topic)
 
 
 @dataclass(frozen=True)
@@ -115,19 +164,23 @@ def default_deck_path() -> Path:
 def load_deck(path: Path | None = None) -> Deck:
     """Load and validate a deck; raise DeckError listing every problem.
 
-    Skips the mojibake check, whose library costs a third of the quiz's start-up: garbled
-    text does not stop a review, and `learnapp validate` and the tests still catch it.
+    Skips the mojibake and formula checks, whose libraries (ftfy, matplotlib) would cost the
+    quiz's start-up more than the whole load: garbled text or a formula shown as source does
+    not stop a review, and `learnapp validate` and the tests still catch them.
     """
     path = path or default_deck_path()
-    deck, problems = validate(path, check_encoding=False)
+    deck, problems = validate(path, thorough=False)
     if problems:
         raise DeckError(path, problems)
     assert deck is not None
     return deck
 
 
-def validate(path: Path, check_encoding: bool = True) -> tuple[Deck | None, list[Problem]]:
-    """Check a deck directory or file. Returns the deck (None if unusable) and all problems."""
+def validate(path: Path, thorough: bool = True) -> tuple[Deck | None, list[Problem]]:
+    """Check a deck directory or file. Returns the deck (None if unusable) and all problems.
+
+    `thorough=False` skips the checks that need a heavy library: mojibake and formulas.
+    """
     path = Path(path)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
@@ -138,10 +191,11 @@ def validate(path: Path, check_encoding: bool = True) -> tuple[Deck | None, list
     else:
         return None, [Problem(str(path), 0, "no such file or directory")]
 
-    checker = _Checker(check_encoding)
+    checker = _Checker(thorough)
     for file in files:
         checker.check_file(file)
     checker.check_deck()
+    checker.check_distractors()
     problems = sorted(set(checker.problems))
     return (Deck(tuple(checker.topics)) if not problems else None), problems
 
@@ -154,7 +208,9 @@ def _line(node: yaml.Node) -> int:
 
 
 def _normalise(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+    """Text compared for sameness: case, spacing and punctuation ignored, but not the operators a
+    formula turns on ($a + b$ and $a - b$ are different answers)."""
+    return " ".join(re.sub(r"[^\w\s+\-*/=<>^]", " ", text.casefold()).split())
 
 
 def _mojibake_fix(text: str) -> str | None:
@@ -165,9 +221,30 @@ def _mojibake_fix(text: str) -> str | None:
     return fixed if fixed != text else None
 
 
+@dataclass
+class _Fields:
+    """What check_fields found in one mapping of a topic file."""
+
+    values: dict[str, Any]  # attribute -> value, for the fields that passed their checks
+    lines: dict[str, int]  # YAML key -> its line
+    entries: dict[str, list[int]]  # YAML key of a list -> the line of each entry
+    default_line: int  # the mapping's first line, for a missing key
+
+    def line(self, key: str) -> int:
+        return self.lines.get(key, self.default_line)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, (str, list)) and not value)
+
+
+def _complete(values: dict[str, Any], schema: dict[str, tuple[str, Spec]]) -> bool:
+    return all(name in values for name, spec in schema.values() if spec.required)
+
+
 class _Checker:
-    def __init__(self, check_encoding: bool) -> None:
-        self.check_encoding = check_encoding
+    def __init__(self, thorough: bool) -> None:
+        self.thorough = thorough
         self.problems: list[Problem] = []
         self.topics: list[Topic] = []
         # value -> places it was seen, for the deck-wide uniqueness checks
@@ -177,6 +254,9 @@ class _Checker:
             "question": defaultdict(list),
             "topic id": defaultdict(list),
         }
+        # normalised answer -> (file, line, item id); and every distractor, for check_distractors
+        self.answers: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
+        self.distractors: list[tuple[str, int, str, int, str]] = []  # file, line, item, number, normalised
 
     def report(self, file: str, line: int, message: str) -> None:
         self.problems.append(Problem(file, line, message))
@@ -228,101 +308,157 @@ class _Checker:
                 self.check_duplicate_keys(file, child)
 
     def check_fields(
-        self, file: str, node: yaml.MappingNode, data: dict, spec: dict[str, bool], what: str
-    ) -> dict[str, int]:
-        """Check required/unknown fields and text hygiene; return each key's line."""
-        lines = {str(k.value): _line(k) for k, _ in node.value}
-        for name, required in spec.items():
-            value = data.get(name)
-            if required and (value is None or (isinstance(value, (str, list)) and not value)):
-                where = lines.get(name, _line(node))
-                self.report(file, where, f"{what}: '{name}' is missing or empty")
-        for name in data:
-            if name not in spec:
-                self.report(file, lines.get(str(name), _line(node)), f"{what}: unknown field '{name}'")
-        for name in TEXT_FIELDS:
-            value = data.get(name)
-            if name not in spec or value is None:
+        self, file: str, node: yaml.MappingNode, data: dict[Any, Any], schema: dict[str, tuple[str, Spec]], what: str
+    ) -> _Fields:
+        """Check required, unknown and typed fields and text hygiene; collect the values that pass."""
+        value_nodes = {str(key.value): value for key, value in node.value}
+        found = _Fields({}, {str(key.value): _line(key) for key, _ in node.value}, {}, _line(node))
+        for key in data:
+            if key not in schema:
+                self.report(file, found.line(str(key)), f"{what}: unknown field '{key}'")
+        for key, (name, spec) in schema.items():
+            value = data.get(key)
+            if _missing(value):
+                if spec.required:
+                    self.report(file, found.line(key), f"{what}: '{key}' is missing or empty")
                 continue
-            if not isinstance(value, str):
-                self.report(file, lines[name], f"{what}: '{name}' must be text")
-                continue
-            if value != value.strip():
-                self.report(file, lines[name], f"{what}: '{name}' has leading or trailing whitespace")
-            fixed = _mojibake_fix(value) if self.check_encoding else None
-            if fixed is not None:
-                self.report(
-                    file, lines[name], f"{what}: '{name}' has mojibake (should read: {fixed[:80]!r})"
-                )
-        return lines
+            checked = self.check_value(file, found, what, key, spec.kind, value, value_nodes[key])
+            if checked is not None:
+                found.values[name] = checked
+        return found
 
-    def check_topic(self, file: str, node: yaml.MappingNode, data: dict) -> None:
-        lines = self.check_fields(file, node, data, TOPIC_FIELDS, "topic")
-        topic_id = data.get("topic")
-        if isinstance(topic_id, str) and topic_id:
-            self.seen["topic id"][topic_id].append((file, lines["topic"]))
-            if not ID_PATTERN.match(topic_id):
-                self.report(file, lines["topic"], f"topic id '{topic_id}' must be lower-case a-z, 0-9, . _ -")
-        demo = data.get("demo")
+    def check_value(
+        self, file: str, found: _Fields, what: str, key: str, kind: Kind, value: Any, node: yaml.Node
+    ) -> Any:
+        """The value as the dataclass holds it, or None once the reason it is unusable is reported."""
+        line, label = found.line(key), f"{what}: '{key}'"
+        if kind in ("text", "line"):
+            return value if self.check_text(file, line, label, value, one_line=kind == "line") else None
+        if kind == "lines":
+            if not isinstance(value, list):
+                self.report(file, line, f"{label} must be a list of one-line texts")
+                return None
+            lines = [_line(entry) for entry in node.value] if isinstance(node, yaml.SequenceNode) else []
+            found.entries[key] = lines
+            usable = [
+                self.check_text(file, entry_line, f"{label} entry {number}", entry, one_line=True)
+                for number, (entry, entry_line) in enumerate(zip(value, lines), 1)
+            ]
+            return tuple(value) if all(usable) else None
+        kind_type, rule = _TYPES[kind]
+        valid = isinstance(value, kind_type)
+        if kind == "count":
+            valid = valid and not isinstance(value, bool) and value >= 1
+        elif kind == "words":
+            valid = valid and all(isinstance(word, str) and word.strip() for word in value)
+        if not valid:
+            self.report(file, line, f"{label} {rule}")
+            return None
+        if kind == "id" and not ID_PATTERN.match(value):
+            self.report(file, line, f"{label} '{value}' must be lower-case a-z, 0-9, . _ -")
+        return tuple(value) if kind == "words" else value
+
+    def check_text(self, file: str, line: int, label: str, value: Any, one_line: bool) -> bool:
+        """Report what is wrong with a text; False when it is not usable text at all."""
+        if not isinstance(value, str):
+            self.report(file, line, f"{label} must be text")
+            return False
+        if not value.strip():
+            self.report(file, line, f"{label} is empty")
+            return False
+        if value != value.strip():
+            self.report(file, line, f"{label} has leading or trailing whitespace")
+        if one_line and "\n" in value:
+            self.report(file, line, f"{label} must be one line")
+        if self.thorough:
+            fixed = _mojibake_fix(value)
+            if fixed is not None:
+                self.report(file, line, f"{label} has mojibake (should read: {fixed[:80]!r})")
+            for problem in formulas.problems(value):
+                self.report(file, line, f"{label} has a formula that does not parse: {problem}")
+        return True
+
+    def check_topic(self, file: str, node: yaml.MappingNode, data: dict[Any, Any]) -> None:
+        found = self.check_fields(file, node, data, _TOPIC_FIELDS, "topic")
+        topic_id = found.values.get("id")
+        if topic_id is not None:
+            self.seen["topic id"][topic_id].append((file, found.line("topic")))
+        demo = found.values.get("demo")
         if demo is not None and demo not in DEMOS:
-            self.report(
-                file, lines["demo"], f"unknown demo '{demo}' (known: {', '.join(DEMOS)})"
-            )
-        items_node = dict((k.value, v) for k, v in node.value).get("items")
-        raw_items = data.get("items")
-        if "items" in data and not isinstance(raw_items, list):
-            self.report(file, lines["items"], "topic: 'items' must be a list")
-            return
-        if "items" in data and not raw_items:
-            return  # reported as missing or empty
-        items: list[Item] = []
-        for item_node, raw in zip(items_node.value if items_node else [], raw_items or []):
-            item = self.check_item(file, item_node, raw, str(topic_id))
-            if item is not None:
-                items.append(item)
-        if isinstance(topic_id, str) and isinstance(data.get("title"), str) and isinstance(demo, str):
-            self.topics.append(
-                Topic(topic_id, data["title"], demo, tuple(items), data.get("description") or "")
-            )
+            self.report(file, found.line("demo"), f"unknown demo '{demo}' (known: {', '.join(DEMOS)})")
+        raw_items = found.values.get("items")
+        if raw_items is None:
+            return  # missing, empty or not a list: reported
+        items_node = {k.value: v for k, v in node.value}["items"]
+        items = [
+            item
+            for item_node, raw in zip(items_node.value, raw_items)
+            if (item := self.check_item(file, item_node, raw, str(topic_id))) is not None
+        ]
+        if _complete(found.values, _TOPIC_FIELDS):
+            self.topics.append(Topic(**{**found.values, "items": tuple(items)}))
 
     def check_item(self, file: str, node: yaml.Node, data: Any, topic: str) -> Item | None:
         if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
-            self.report(file, _line(node), "item: must be a mapping with id, source, question, answer")
+            self.report(file, _line(node), "item: must be a mapping with id, source, question, answer, distractors")
             return None
-        lines = self.check_fields(file, node, data, ITEM_FIELDS, f"item {data.get('id', '?')}")
-        ok = True
-        item_id, source = data.get("id"), data.get("source")
-        question, answer = data.get("question"), data.get("answer")
-        if isinstance(item_id, str) and item_id:
-            self.seen["item id"][item_id].append((file, lines["id"]))
-            if not ID_PATTERN.match(item_id):
-                self.report(file, lines["id"], f"item id '{item_id}' must be lower-case a-z, 0-9, . _ -")
-        elif "id" in data:
-            self.report(file, lines["id"], "item: 'id' must be text")
-            ok = False
-        if isinstance(source, bool) or not isinstance(source, int) or source < 1:
+        what = f"item {data.get('id', '?')}"
+        found = self.check_fields(file, node, data, _ITEM_FIELDS, what)
+        values = found.values
+        item_id, question, answer = values.get("id"), values.get("question"), values.get("answer")
+        if item_id is not None:
+            self.seen["item id"][item_id].append((file, found.line("id")))
+        self.check_source(file, found, what, data)
+        if question is not None:
+            self.seen["question"][_normalise(question)].append((file, found.line("question")))
+            if answer is not None and _normalise(answer) == _normalise(question):
+                self.report(file, found.line("answer"), f"{what}: the answer repeats the question")
+        if answer is not None:
+            self.answers[_normalise(answer)].append((file, found.line("answer"), str(item_id)))
+        given = {key for key in ("source_answer", "why") if not _missing(data.get(key))}
+        for key, needed in (("source_answer", "why"), ("why", "source_answer")):
+            if key in given and needed not in given:
+                message = f"'{key}' needs '{needed}': the source's answer and why the deck's differs go together"
+                self.report(file, found.line(key), f"{what}: {message}")
+        if "figure" in values:
+            self.check_figure(file, found.line("figure"), item_id, values["figure"])
+        self.check_choices(file, found, what)
+        return Item(topic=topic, **values) if _complete(values, _ITEM_FIELDS) else None
+
+    def check_source(self, file: str, found: _Fields, what: str, data: dict[Any, Any]) -> None:
+        """A card from the course's list names its number there; an added card has none."""
+        if found.values.get("added"):
             if "source" in data:
-                self.report(file, lines["source"], f"item {item_id}: 'source' must be a positive whole number")
-            ok = False
-        else:
-            self.seen["source number"][source].append((file, lines["source"]))
-        if isinstance(question, str) and question.strip():
-            self.seen["question"][_normalise(question)].append((file, lines["question"]))
-            if isinstance(answer, str) and _normalise(answer) == _normalise(question):
-                self.report(file, lines["answer"], f"item {item_id}: the answer repeats the question")
-        figure = data.get("figure")
-        if figure is not None:
-            self.check_figure(file, lines["figure"], item_id, figure)
-        tags = data.get("tags", [])
-        if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
-            self.report(file, lines.get("tags", _line(node)), f"item {item_id}: 'tags' must be a list of words")
-            tags = []
-        if not (ok and all(isinstance(v, str) and v.strip() for v in (item_id, question, answer))):
-            return None
-        return Item(
-            item_id, source, question, answer, topic, data.get("notes"),
-            figure if isinstance(figure, str) else None, tuple(tags),
-        )
+                self.report(file, found.line("source"), f"{what}: an added card has no 'source' (it is in no list)")
+        elif _missing(data.get("source")):
+            self.report(file, found.line("source"), f"{what}: 'source' is missing or empty (or mark it 'added: true')")
+        if "source" in found.values:
+            self.seen["source number"][found.values["source"]].append((file, found.line("source")))
+
+    def check_choices(self, file: str, found: _Fields, what: str) -> None:
+        """Enough distinct distractors, and an answer not so long that it stands out among them."""
+        distractors, answer = found.values.get("distractors"), found.values.get("answer")
+        if distractors is None:
+            return
+        if len(distractors) < MIN_DISTRACTORS:
+            self.report(
+                file, found.line("distractors"),
+                f"{what}: {len(distractors)} distractor(s); multiple choice needs at least {MIN_DISTRACTORS}",
+            )
+        first: dict[str, int] = {}
+        for number, (text, line) in enumerate(zip(distractors, found.entries["distractors"]), 1):
+            normalised = _normalise(text)
+            if normalised in first:
+                self.report(file, line, f"{what}: distractor {number} repeats distractor {first[normalised]}")
+            first.setdefault(normalised, number)
+            self.distractors.append((file, line, what, number, normalised))
+        longest = max(len(text) for text in distractors)
+        if answer is not None and len(answer) > MAX_ANSWER_TO_DISTRACTOR * longest:
+            self.report(
+                file, found.line("answer"),
+                f"{what}: the answer ({len(answer)} characters) is more than {MAX_ANSWER_TO_DISTRACTOR}x as long as "
+                f"its longest distractor ({longest}): its length gives it away",
+            )
 
     def check_figure(self, file: str, line: int, item_id: Any, figure: Any) -> None:
         demo, _, name = str(figure).partition("/")
@@ -341,3 +477,10 @@ class _Checker:
                     others = ", ".join(f"{f}:{n}" for j, (f, n) in enumerate(where) if j != i)
                     shown = value if what != "question" else repr(value[:60])
                     self.report(file, line, f"duplicate {what} {shown} (also at {others})")
+
+    def check_distractors(self) -> None:
+        """No distractor may be an answer in the deck: a learner who picks it would be marked wrong."""
+        for file, line, what, number, normalised in self.distractors:
+            for answer_file, answer_line, item_id in self.answers.get(normalised, ()):
+                where = f"{answer_file}:{answer_line}"
+                self.report(file, line, f"{what}: distractor {number} is the answer of item {item_id} ({where})")

@@ -31,7 +31,8 @@ Definitions:
   Again puts the card at the end of the session, any other rating drops it.
 - Mastered: a card in Review state whose stability is at least 21 days (recall stays above
   90% for three weeks without review) - `is_mastered`.
-- Multiple choice (`MultipleChoice`): distractors are other answers of the same topic.
+- Multiple choice (`MultipleChoice`): the answer among three of the item's hand-written
+  distractors (never other answers: those are often rewordings of the right one).
   Wrong -> Again; right -> Good, or Hard when slower than a calm reading of the question
   and options plus ten seconds (one second per 20 characters). Never Easy: a click
   cannot tell "knew it" from "knew it well".
@@ -76,7 +77,14 @@ def is_mastered(card: Card | None) -> bool:
 
 
 def forgetting_curve(scheduler: Scheduler) -> tuple[float, float]:
-    """(factor, decay) of FSRS's curve R = (1 + factor * days / stability) ** decay, for SQL."""
+    """(factor, decay) of FSRS's curve R = (1 + factor * days / stability) ** decay, for SQL.
+
+    fsrs computes the curve only card by card (`Scheduler.get_card_retrievability`) and keeps
+    its constants private, so this is the one place that re-derives them, as FSRS-6 defines
+    them: decay = -w20 of the public `parameters`, and R = 90% after `stability` days.
+    tests/test_srs.py compares the result with fsrs's own retrievability: a change in the
+    library fails there.
+    """
     decay = -scheduler.parameters[20]
     return 0.9 ** (1 / decay) - 1, decay
 
@@ -230,20 +238,14 @@ class MultipleChoice:
 
     @classmethod
     def make(cls, deck: Deck, item: Item, rng: random.Random, size: int = 4) -> MultipleChoice:
-        """`size` options: the answer and distractors from the same topic, else the whole deck."""
-        own = {item.answer}
-        pools = (
-            [i.answer for i in deck.topic(item.topic).items],
-            [i.answer for i in deck.items if i.topic != item.topic],
-        )
-        distractors: list[str] = []
-        for pool in pools:
-            candidates = sorted({a for a in pool if a not in own} - set(distractors))
-            rng.shuffle(candidates)
-            distractors += candidates[: size - 1 - len(distractors)]
-        options = [item.answer, *distractors]
-        rng.shuffle(options)
-        return cls(item, tuple(options), options.index(item.answer))
+        """The answer and `size - 1` of the item's distractors (the deck guarantees 3), shuffled.
+
+        `deck` is not read: the options come from the item alone (the review screen passes it).
+        """
+        options = [item.answer, *rng.sample(item.distractors, min(size - 1, len(item.distractors)))]
+        order = list(range(len(options)))
+        rng.shuffle(order)
+        return cls(item, tuple(options[i] for i in order), order.index(0))
 
     @property
     def slow_after(self) -> timedelta:

@@ -27,6 +27,11 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
 
 
+def distractors(item_id: str, count: int = 4) -> tuple[str, ...]:
+    """Wrong answers for `item_id`, distinct from each other and from every answer of small_deck."""
+    return tuple(f"Wrong answer {n} to {item_id}." for n in range(1, count + 1))
+
+
 def small_deck(sizes: dict[str, int] | None = None) -> Deck:
     """Topics t1, t2 (or as given), items '<topic>-NNN' with distinct answers."""
     sizes = sizes or {"t1": 6, "t2": 4}
@@ -36,10 +41,12 @@ def small_deck(sizes: dict[str, int] | None = None) -> Deck:
         items = []
         for n in range(1, size + 1):
             source += 1
-            items.append(
-                Item(f"{topic_id}-{n:03d}", source, f"Question {n} of {topic_id}?", f"Answer {n} of {topic_id}.", topic_id)
-            )
-        topics.append(Topic(topic_id, f"Topic {topic_id}", "noise-corruption", tuple(items)))
+            item_id = f"{topic_id}-{n:03d}"
+            items.append(Item(
+                id=item_id, source=source, topic=topic_id, question=f"Question {n} of {topic_id}?",
+                answer=f"Answer {n} of {topic_id}.", distractors=distractors(item_id),
+            ))
+        topics.append(Topic(id=topic_id, title=f"Topic {topic_id}", demo="noise-corruption", items=tuple(items)))
     return Deck(tuple(topics))
 
 

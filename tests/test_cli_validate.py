@@ -9,7 +9,7 @@ from learnapp.cli import main
 def test_validate_shipped_deck_prints_summary(capsys):
     assert main(["validate"]) == 0
     out = capsys.readouterr().out
-    assert "140 items in 9 topics" in out
+    assert f"{len(content.load_deck().items)} items in 9 topics" in out
     assert "Diffusion for audio" in out and "audio-spectrograms" in out
 
 
@@ -17,15 +17,15 @@ def test_validate_broken_deck_lists_every_problem_and_fails(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "topic: t\ntitle: T\ndemo: nope\nitems:\n"
-        "  - id: a\n    source: 1\n    question: Q?\n    answer: Q?\n"
-        "  - id: a\n    source: 2\n    question: R?\n    answer: ok\n",
+        "  - id: a\n    source: 1\n    question: Q?\n    answer: Q?\n    distractors: [R, S, T]\n"
+        "  - id: a\n    source: 2\n    question: R?\n    answer: ok\n    distractors: [nope, perhaps, never]\n",
         encoding="utf-8",
     )
     assert main(["validate", str(bad)]) == 1
     out = capsys.readouterr().out
     assert f"{bad}:3: unknown demo 'nope'" in out
     assert f"{bad}:8: item a: the answer repeats the question" in out
-    assert f"{bad}:5: duplicate item id a" in out and f"{bad}:9: duplicate item id a" in out
+    assert f"{bad}:5: duplicate item id a" in out and f"{bad}:10: duplicate item id a" in out
     assert "4 problem(s)" in out
 
 

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from learnapp.cli import main
-from learnapp.demos import DEMOS, cfg, data, ddim_inversion, guidance, runner
+from learnapp.demos import DEMOS, cache, cfg, conditioning, data, ddim_inversion, guidance, runner
 from learnapp.demos.device import resolve
-from learnapp.demos.unet_training import make_unet2d
+from learnapp.demos.unets import make_unet2d
 from learnapp.errors import UserError
 
 from demo_helpers import TINY, metrics, only_run
@@ -32,7 +32,7 @@ def test_guide_gives_the_unconditional_prediction_at_0_and_the_conditional_at_1(
 def tiny_unet():
     config = runner.config_options.from_args(cfg.Config, _parse("cfg", TINY["cfg"]), quick=False)
     torch.manual_seed(0)
-    return make_unet2d(config, num_class_embeds=cfg.CLASSES + 1, attention=False).eval()
+    return make_unet2d(config, num_class_embeds=conditioning.CLASSES + 1, attention=False).eval()
 
 
 def test_guided_prediction_takes_one_batched_pass_and_mixes_as_the_formula_says(tiny_unet):
@@ -40,7 +40,7 @@ def test_guided_prediction_takes_one_batched_pass_and_mixes_as_the_formula_says(
     labels = torch.tensor([1, 5, 9])
     with torch.no_grad():
         cond = tiny_unet(x, t, class_labels=labels).sample
-        uncond = tiny_unet(x, t, class_labels=torch.full_like(labels, cfg.CLASSES)).sample
+        uncond = tiny_unet(x, t, class_labels=torch.full_like(labels, conditioning.CLASSES)).sample
         calls = []
         hook = tiny_unet.register_forward_hook(lambda module, args, out: calls.append(len(args[0])))
         guided = guidance.predict_noise(tiny_unet, x, t, labels, 2.5)
@@ -133,8 +133,8 @@ def runs(tmp_path_factory, module_cache):
         def no_training(*args, **kwargs):
             raise AssertionError("ddim-inversion trained although cfg cached the models")
 
-        patch.setattr(cfg, "train_unet", no_training)
-        patch.setattr(cfg, "train_judge", no_training)
+        patch.setattr(conditioning, "train_unet", no_training)
+        patch.setattr(conditioning, "train_judge", no_training)
         assert main(["demo", "ddim-inversion", *TINY["ddim-inversion"], "--out", str(base)]) == 0
     return {demo: only_run(base, demo) for demo in ("cfg", "ddim-inversion")}
 
@@ -182,26 +182,26 @@ def test_ddim_inversion_measures_reconstruction_and_both_edits(runs):
 def test_retrain_trains_again_into_the_same_cache_entry(module_cache, monkeypatch, tmp_path):
     monkeypatch.setenv("LEARNAPP_CACHE_DIR", str(module_cache))
     trained = []
-    original = cfg.train_judge
-    monkeypatch.setattr(cfg, "train_judge", lambda *a, **k: trained.append(1) or original(*a, **k))
+    original = conditioning.train_judge
+    monkeypatch.setattr(conditioning, "train_judge", lambda *a, **k: trained.append(1) or original(*a, **k))
     config = runner.config_options.from_args(cfg.Config, _parse("cfg", [*TINY["cfg"], "--retrain"]), quick=False)
     runtime = resolve("cpu")
-    before = cfg.cache.entry(cfg.CLASSIFIER_KIND, cfg.judge_settings(config))
-    models = cfg.pretrained_models(config, runtime, lambda *a: None)
+    before = cache.entry(conditioning.CLASSIFIER_KIND, conditioning.judge_settings(config))
+    models = conditioning.pretrained_models(config, runtime, lambda *a: None)
     assert trained == [1] and models.training["classifier"]["cache"] == str(before.path)
-    assert not list(cfg.cache.models_dir().glob("*.tmp-*"))  # nothing half-written left behind
+    assert not list(cache.models_dir().glob("*.tmp-*"))  # nothing half-written left behind
 
 
 def test_the_cache_keys_leave_out_what_does_not_change_the_weights():
     config = runner.config_options.from_args(cfg.Config, _parse("cfg", TINY["cfg"]), quick=False)
     inversion = runner.config_options.from_args(ddim_inversion.Config, _parse("ddim-inversion", TINY["ddim-inversion"]),
                                                 quick=False)
-    for settings in (cfg.unet_settings, cfg.judge_settings):
+    for settings in (conditioning.unet_settings, conditioning.judge_settings):
         assert settings(config) == settings(inversion)  # both demos find the same models
     changed = dataclasses.replace(config, classifier_epochs=5, guidance_scale=0.0, samples_per_class=9, device="auto")
-    assert cfg.unet_settings(changed) == cfg.unet_settings(config)
-    assert cfg.judge_settings(changed) != cfg.judge_settings(config)
-    assert cfg.judge_settings(dataclasses.replace(config, label_dropout=0.3)) == cfg.judge_settings(config)
+    assert conditioning.unet_settings(changed) == conditioning.unet_settings(config)
+    assert conditioning.judge_settings(changed) != conditioning.judge_settings(config)
+    assert conditioning.judge_settings(dataclasses.replace(config, label_dropout=0.3)) == conditioning.judge_settings(config)
 
 
 # --- bad options -------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import torch
 
 from learnapp.cli import main
 from learnapp.demos import DEMOS
-from learnapp.demos.noise_corruption import corrupt
+from learnapp.demos.noising import corrupt
 
 from demo_helpers import TINY, assert_written, metrics, only_run
 

@@ -8,13 +8,14 @@ import torch
 from learnapp.cli import main
 from learnapp.demos import DEMOS
 from learnapp.demos import unet_training as demo
+from learnapp.demos.unets import make_unet2d, parameters
 
 from demo_helpers import TINY, assert_written, metrics, only_run
 
 
 def test_models_have_the_courses_parameter_counts():
-    assert demo.parameters(demo.BasicUNet()) == 309_057
-    assert demo.parameters(demo.make_unet2d(demo.Config())) == 1_707_009
+    assert parameters(demo.BasicUNet()) == 309_057
+    assert parameters(make_unet2d(demo.Config())) == 1_707_009
 
 
 def test_basic_unet_keeps_the_image_shape():

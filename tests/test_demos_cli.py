@@ -191,3 +191,14 @@ def test_every_field_type_a_config_may_use_has_an_option():
     assert config_options.from_args(Example, args, quick=True) == Example(2, 2.0, "b", "y", (3, 4, 5), True)
     assert config_options.from_args(Example, parser.parse_args(["--no-ema"]), quick=False) == Example()
     assert "how many (default: 10; --quick: 2)" in " ".join(parser.format_help().split())
+
+
+def test_range_checks_refuse_non_finite_values_a_config_was_built_with():
+    # Parsing refuses them first; a config built in code (the app's quick preset, a benchmark) is checked too.
+    from types import SimpleNamespace
+
+    for check in (lambda c: config_options.at_least(c, 0, "learning_rate"),
+                  lambda c: config_options.positive(c, "learning_rate")):
+        for value in (float("inf"), float("nan")):
+            with pytest.raises(UserError, match="--learning-rate .*: must be a finite number"):
+                check(SimpleNamespace(learning_rate=value))

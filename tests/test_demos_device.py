@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from learnapp.demos.device import make_accelerator, resolve
+from learnapp.demos.device import make_accelerator, reset_accelerate_state, resolve
 from learnapp.errors import UserError
 
 
@@ -28,3 +28,16 @@ def test_one_process_can_run_demos_with_different_precisions_in_turn():
     # Accelerate alone refuses a second Accelerator with another mixed precision in a process.
     for precision, expected in (("fp32", "no"), ("bf16", "bf16"), ("auto", "no")):
         assert make_accelerator(resolve("cpu", precision)).mixed_precision == expected
+
+
+def test_the_reset_of_accelerates_private_state_still_works():
+    # reset_accelerate_state reaches into Accelerate's private state (it has no public reset): when a
+    # release renames or changes it, this fails here rather than in a learner's second demo run.
+    from accelerate import PartialState
+    from accelerate.state import AcceleratorState, is_initialized
+
+    make_accelerator(resolve("cpu", "bf16"))
+    assert is_initialized() and PartialState._shared_state and AcceleratorState._shared_state
+    reset_accelerate_state()
+    assert not is_initialized() and not PartialState._shared_state and not AcceleratorState._shared_state
+    assert make_accelerator(resolve("cpu", "fp32")).mixed_precision == "no"  # a fresh state takes new settings

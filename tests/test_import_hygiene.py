@@ -36,7 +36,7 @@ def heavy_imports(argv: list[str], imports: str = "") -> set[str]:
     "argv, allowed",
     [
         (["--help"], set()),
-        (["validate"], set()),
+        (["validate"], {"matplotlib"}),  # mathtext checks the cards' formulas
         (["progress", "--json"], set()),  # matplotlib only for --plot
         (["demo"], set()),  # the listing; torch only once a demo runs
     ],
@@ -48,10 +48,23 @@ def test_commands_import_only_what_they_need(argv, allowed):
 def test_the_quiz_app_never_imports_torch_or_the_demos():
     screens = "import learnapp.tui.app, learnapp.tui.home, learnapp.tui.review, learnapp.tui.flashcards, " \
               "learnapp.tui.choice, learnapp.tui.progress, learnapp.tui.demo, learnapp.tui.help"
-    assert heavy_imports(["validate"], screens) == {"textual"}
+    assert heavy_imports(["--help"], screens) == {"textual"}
 
 
 def test_the_headless_core_imports_neither_textual_nor_torch():
     core = "import learnapp.content, learnapp.srs, learnapp.store, learnapp.stats, learnapp.backup, " \
            "learnapp.quiz_modes, learnapp.review_options"
-    assert heavy_imports(["validate"], core) == set()
+    assert heavy_imports(["--help"], core) == set()
+
+
+def test_loading_a_deck_with_formulas_leaves_matplotlib_to_validate(tmp_path):
+    deck = tmp_path / "deck.yaml"
+    deck.write_text(
+        "topic: t\ntitle: T\ndemo: cfg\nitems:\n  - id: a\n    source: 1\n    question: What is $x_t$?\n"
+        "    answer: $\\sqrt{\\bar{\\alpha}_t}\\,x_0$\n"
+        "    distractors: [$x_0$ plus noise, $\\epsilon$ times $t$, $x_0 \\cdot t$ only]\n",
+        encoding="utf-8",
+    )
+    load = f"from learnapp.content import load_deck; load_deck(__import__('pathlib').Path({str(deck)!r}))"
+    assert heavy_imports(["--help"], load) == set()
+    assert heavy_imports(["validate", str(deck)]) == {"matplotlib"}

@@ -5,11 +5,12 @@ from __future__ import annotations
 import random
 import time
 from datetime import date, timedelta
+from itertools import combinations
 from zoneinfo import ZoneInfo
 
 import pytest
 from fsrs import Card, Rating, Scheduler, State
-from srs_support import FakeClock, dump, small_deck, utc
+from srs_support import FakeClock, distractors, dump, small_deck, utc
 
 from learnapp.errors import UserError
 from learnapp.srs import (
@@ -17,6 +18,7 @@ from learnapp.srs import (
     MultipleChoice,
     Session,
     build_queue,
+    forgetting_curve,
     format_interval,
     is_mastered,
     preview,
@@ -343,24 +345,29 @@ def test_cram_leaves_the_store_unchanged(store):
 # --- multiple choice, mastered ---------------------------------------------------------------
 
 
-def test_multiple_choice_options_and_grading():
+def test_multiple_choice_offers_the_answer_among_three_of_its_own_distractors():
     deck = small_deck({"t1": 6, "t2": 4})
     item = deck.by_id["t1-002"]
     choice = MultipleChoice.make(deck, item, random.Random(3))
     assert len(choice.options) == 4 and len(set(choice.options)) == 4
     assert choice.options[choice.answer] == item.answer
-    assert all(option.endswith("of t1.") for option in choice.options)  # same topic
+    # the other three come from the item's four distractors, never from other answers
+    assert set(choice.options) - {item.answer} < set(distractors("t1-002"))
     wrong = (choice.answer + 1) % 4
     assert choice.grade(wrong, timedelta(seconds=2)) == Rating.Again
     assert choice.grade(choice.answer, timedelta(seconds=5)) == Rating.Good
     assert choice.grade(choice.answer, choice.slow_after + timedelta(seconds=1)) == Rating.Hard
 
 
-def test_multiple_choice_borrows_from_other_topics_when_a_topic_is_small():
-    deck = small_deck({"t1": 2, "t2": 5})
-    choice = MultipleChoice.make(deck, deck.by_id["t1-001"], random.Random(1))
-    assert len(set(choice.options)) == 4
-    assert sum(option.endswith("of t1.") for option in choice.options) == 2
+def test_multiple_choice_is_seeded_and_varies_the_picks_and_the_answer_position():
+    deck = small_deck({"t1": 1})
+    item = deck.by_id["t1-001"]
+    made = [MultipleChoice.make(deck, item, random.Random(seed)) for seed in range(40)]
+    assert made[7] == MultipleChoice.make(deck, item, random.Random(7))
+    assert {choice.answer for choice in made} == {0, 1, 2, 3}
+    assert {frozenset(choice.options) for choice in made} == {
+        frozenset({item.answer, *three}) for three in combinations(distractors("t1-001"), 3)
+    }
 
 
 def test_mastered_means_review_state_with_three_weeks_of_stability():
@@ -369,3 +376,19 @@ def test_mastered_means_review_state_with_three_weeks_of_stability():
     assert not is_mastered(Card(card_id=0, state=State.Review, stability=20.9, difficulty=5, due=due))
     assert not is_mastered(Card(card_id=0, state=State.Relearning, step=0, stability=40, difficulty=5, due=due))
     assert not is_mastered(None)
+
+
+@pytest.mark.parametrize("decay_weight", [None, 0.1, 0.6])
+def test_forgetting_curve_is_fsrs_own_retrievability(decay_weight):
+    """Guards forgetting_curve's re-derivation of fsrs's private constants: fails if fsrs changes them."""
+    parameters = list(Scheduler().parameters)
+    if decay_weight is not None:
+        parameters[20] = decay_weight
+    scheduler = Scheduler(parameters=parameters)
+    factor, decay = forgetting_curve(scheduler)
+    last = utc(2025, 6, 1, 9)
+    for stability in (0.3, 2.0, 45.0):
+        card = Card(card_id=0, state=State.Review, stability=stability, difficulty=5.0, due=last, last_review=last)
+        for days in (0, 1, 3, 30, 400):
+            theirs = scheduler.get_card_retrievability(card, last + timedelta(days=days))
+            assert (1 + factor * days / stability) ** decay == pytest.approx(theirs, rel=1e-12)

@@ -10,7 +10,6 @@ process alive after the app has closed.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +24,7 @@ from textual.worker import get_current_worker
 
 from learnapp.content import Deck
 from learnapp.demos import DEMOS
-from learnapp.demos.runs import latest_run
+from learnapp.demos.runs import latest_run, read_record, run_status
 from learnapp.tui.images import ImageWidget, picture
 
 SHOWN_METRICS = 8
@@ -97,8 +96,8 @@ class DemoScreen(Screen[None]):
         if run is None:
             latest.update(f"No run yet under {self.runs_dir / self.demo}.")
             return
-        metrics = _read_metrics(run)
-        status = metrics.get("status", "unknown")
+        metrics = read_record(run)
+        status = run_status(metrics)
         lines = [f"Newest run: {run} ({status}, {metrics.get('device', {}).get('name', '?')})"]
         for name, value in list(_flat(metrics.get("metrics", {})).items())[:SHOWN_METRICS]:
             lines.append(f"  {name}: {value}")
@@ -154,14 +153,6 @@ class DemoScreen(Screen[None]):
         self.query_one("#demo-progress").display = False
         self.query_one("#demo-run-status", Static).update(message.outcome)
         self.show_latest()
-
-
-def _read_metrics(run: Path) -> dict:
-    try:
-        record = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return record if isinstance(record, dict) else {}
 
 
 def _flat(metrics: dict, prefix: str = "") -> dict[str, object]:

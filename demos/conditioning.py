@@ -1,0 +1,178 @@
+"""The class-conditioned digit models that cfg and ddim-inversion share, kept in the model cache.
+
+Both demos use the same two trained models: a `UNet2DModel` with a learned embedding per digit
+and a null class (trained with label dropout, so one network predicts the noise both with and
+without a label: what classifier-free guidance needs), and the small CNN that judges samples
+(`classifier.py`). `ModelConfig` holds every setting that decides them; both demos' configs
+extend it, so the same model options give the same cache entries (`cache.py`), whichever demo
+trained them. `pretrained_models` gets them from the cache, training and storing what is missing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import torch
+
+from . import cache, classifier
+from .base import Progress
+from .config import at_least, halvable, positive, require, unet_widths
+from .data import DatasetName, ImageSet, load_images
+from .device import CompileRequest, DeviceRequest, PrecisionRequest, Runtime
+from .noising import noise_loss
+from .training import LossFn, Schedule, TrainLog, train
+from .unets import make_scheduler, make_unet2d, parameters
+
+if TYPE_CHECKING:
+    from diffusers import DDPMPipeline, DDPMScheduler
+
+CLASSES = 10
+UNET_KIND, CLASSIFIER_KIND = "cfg-unet", "digit-classifier"
+CLASSIFIER_LR = 2e-3
+
+
+@dataclass
+class ModelConfig:
+    """What both guidance demos share: the trained models (their cache key) and how to run them."""
+
+    dataset: DatasetName = field(default="digits", metadata={"help": "training images: digits (built in) or mnist"})
+    image_size: int = field(default=28, metadata={"help": "pixels per side"})
+    train_images: int = field(default=60_000, metadata={"help": "training images per epoch (from the train split)"})
+    epochs: int = field(default=5, metadata={"help": "passes of the UNet over the training images"})
+    batch_size: int = field(default=512, metadata={"help": "images per step and process"})
+    learning_rate: float = field(default=2e-3, metadata={"help": "Adam's peak learning rate for the UNet"})
+    lr_schedule: Literal["constant", "cosine"] = field(default="cosine", metadata={"help": "after the warm-up"})
+    warmup_steps: int = field(default=50, metadata={"help": "optimizer steps with a rising learning rate"})
+    unet_channels: tuple[int, ...] = field(
+        default=(32, 64, 64), metadata={"help": "UNet block widths (multiples of 8)"}
+    )
+    layers_per_block: int = field(default=2, metadata={"help": "ResNet layers per UNet block"})
+    attention: bool = field(default=True, metadata={"help": "self-attention in all but the first UNet block"})
+    label_dropout: float = field(default=0.15, metadata={"help": "share of training labels replaced by the null class"})
+    beta_schedule: Literal["linear", "squaredcos_cap_v2"] = field(
+        default="linear", metadata={"help": "DDPM noise schedule (squaredcos_cap_v2 = cosine)"}
+    )
+    num_train_timesteps: int = field(default=1000, metadata={"help": "DDPM steps T"})
+    classifier_epochs: int = field(default=4, metadata={"help": "passes of the judging classifier over the images"})
+    guidance_scale: float = field(
+        default=4.0, metadata={"help": "guidance scale of cfg's headline figures and of ddim-inversion's edit"}
+    )
+    retrain: bool = field(default=False, metadata={"help": "train again even if the model cache has these models"})
+    device: DeviceRequest = field(default="auto", metadata={"help": "auto: CUDA, then MPS, then CPU"})
+    precision: PrecisionRequest = field(default="auto", metadata={"help": "auto: bf16 autocast on CUDA, else fp32"})
+    # Compiling costs more than it saves for a training run of this size (seconds on a GPU).
+    compile: CompileRequest = field(default="off", metadata={"help": "torch.compile the models for training"})
+    seed: int = field(default=0, metadata={"help": "seed for data, initial weights and sampling noise"})
+
+    def __post_init__(self) -> None:
+        at_least(self, 1, "train_images", "epochs", "batch_size", "layers_per_block", "num_train_timesteps",
+                 "classifier_epochs")
+        at_least(self, 0, "warmup_steps", "guidance_scale", "seed")
+        positive(self, "learning_rate")
+        require(0 < self.label_dropout < 1,
+                f"--label-dropout {self.label_dropout}: must be between 0 and 1 (the null class must be trained)")
+        unet_widths(self.unet_channels)
+        halvable(self.image_size, len(self.unet_channels) - 1)
+
+
+# The quick preset's models: 16x16 digits, a narrow UNet with attention only in its middle block
+# (three times faster on a CPU).
+QUICK_MODEL: dict[str, Any] = dict(
+    image_size=16, train_images=3_072, epochs=4, batch_size=32, learning_rate=4e-3, warmup_steps=10,
+    unet_channels=(16, 32, 32), layers_per_block=1, attention=False, classifier_epochs=3,
+)
+RUN_ONLY = {"device", "compile", "retrain", "guidance_scale"}  # not part of the cache keys
+JUDGE_SETTINGS = ("dataset", "image_size", "train_images", "batch_size", "classifier_epochs", "precision", "seed")
+
+
+def unet_settings(config: ModelConfig) -> dict[str, Any]:
+    """The settings that decide the UNet's trained weights: its cache key."""
+    return {f.name: getattr(config, f.name) for f in dataclasses.fields(ModelConfig)
+            if f.name not in RUN_ONLY and f.name != "classifier_epochs"}
+
+
+def judge_settings(config: ModelConfig) -> dict[str, Any]:
+    """The settings that decide the classifier's trained weights: its cache key."""
+    return {name: getattr(config, name) for name in JUDGE_SETTINGS}
+
+
+@dataclass
+class Models:
+    unet: Any  # UNet2DModel, num_class_embeds = CLASSES + 1 (the last is the null class), on the device
+    scheduler: Any  # the DDPMScheduler it was trained with (DDIM schedulers are built from its config)
+    classifier: classifier.DigitClassifier
+    training: dict[str, Any]  # per model: where it is cached, whether this run trained it, its training figures
+
+
+def guidance_loss(scheduler: DDPMScheduler, label_dropout: float) -> LossFn:
+    """The noise-prediction objective with labels, a share of them dropped to the null class."""
+    plain = noise_loss(scheduler)
+
+    def loss(model: Any, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        dropped = torch.rand(len(labels), generator=generator, device=labels.device) < label_dropout
+        conditioned = functools.partial(model, class_labels=labels.masked_fill(dropped, CLASSES))
+        return plain(conditioned, images, labels, generator)
+
+    return loss
+
+
+def train_unet(
+    config: ModelConfig, data: ImageSet, runtime: Runtime, progress: Progress
+) -> tuple[DDPMPipeline, TrainLog]:
+    """The class-conditioned UNet; returns (DDPMPipeline, TrainLog)."""
+    from diffusers import DDPMPipeline
+
+    torch.manual_seed(config.seed)
+    scheduler = make_scheduler(config)
+    unet = make_unet2d(config, num_class_embeds=CLASSES + 1, attention=config.attention)
+    unet, log = train(unet, guidance_loss(scheduler, config.label_dropout), data, Schedule.of(config), runtime,
+                      config.seed, progress, "train UNet")
+    return DDPMPipeline(unet=unet, scheduler=scheduler), log
+
+
+def train_judge(
+    config: ModelConfig, data: ImageSet, runtime: Runtime, progress: Progress
+) -> tuple[classifier.DigitClassifier, TrainLog]:
+    """The digit classifier that judges samples; returns (DigitClassifier, TrainLog)."""
+    schedule = Schedule(config.classifier_epochs, config.batch_size, CLASSIFIER_LR, "cosine")
+    return classifier.train_classifier(data, schedule, runtime, config.seed, progress)
+
+
+def pretrained_models(config: ModelConfig, runtime: Runtime, progress: Progress) -> Models:
+    """The guided UNet and its judge for `config`, from the model cache, each trained first if it is
+    not there (or `config.retrain`). Both demos get their models here."""
+    from diffusers import DDPMPipeline
+
+    @functools.cache
+    def data() -> ImageSet:
+        progress("load data", 0, 1)
+        images = load_images(config.dataset, config.image_size, config.train_images, config.seed, runtime.device,
+                             split="train")
+        progress("load data", 1, 1)
+        return images
+
+    def trained(trainer: Any) -> Any:
+        def train_now() -> tuple[Any, dict[str, Any]]:
+            model, log = trainer(config, data(), runtime, progress)
+            return model, log.summary()
+
+        return train_now
+
+    stored = {"retrain": config.retrain, "store": runtime.is_main_process}
+    pipeline, unet_info = cache.get_or_train(UNET_KIND, unet_settings(config), DDPMPipeline, trained(train_unet),
+                                             **stored)
+    judge, judge_info = cache.get_or_train(CLASSIFIER_KIND, judge_settings(config), classifier.DigitClassifier,
+                                           trained(train_judge), **stored)
+    unet = pipeline.unet.to(runtime.device).eval()
+    unet_info["parameters"] = parameters(unet)
+    return Models(unet, pipeline.scheduler, judge.to(runtime.device).eval(),
+                  {"unet": unet_info, "classifier": judge_info})
+
+
+def held_out(config: ModelConfig, runtime: Runtime, count: int) -> ImageSet:
+    """Real digits from the test split: neither model has seen these handwritten scans."""
+    return load_images(config.dataset, config.image_size, count, config.seed + 1,
+                       runtime.device, split="test")
