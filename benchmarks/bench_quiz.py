@@ -81,8 +81,9 @@ def first_card_seconds(data_dir: str, runs: int) -> tuple[float, float]:
 
 async def next_card_latencies(data_dir: Path, answers: int) -> list[float]:
     from learnapp.content import load_deck
+    from learnapp.review_options import ReviewOptions
     from learnapp.store import Store
-    from learnapp.tui.app import LearnApp, ReviewOptions
+    from learnapp.tui.app import LearnApp
 
     paints: list[tuple[float, str]] = []  # (when, question on screen) for every screen paint
     on_paint(lambda when, question: paints.append((when, question)))

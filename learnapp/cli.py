@@ -15,6 +15,7 @@ from pathlib import Path
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from learnapp import quiz_modes
 from learnapp.errors import UserError
 
 if TYPE_CHECKING:  # the commands import these when they run: --help stays fast
@@ -393,7 +394,7 @@ def cmd_quiz(args: argparse.Namespace) -> int:
             "`learnapp progress` shows progress, `learnapp validate` checks the deck, `learnapp demo` lists the demos"
         )
     if args.command == "quiz":
-        from learnapp.tui.app import ReviewOptions
+        from learnapp.review_options import ReviewOptions
 
         start = ReviewOptions(tuple(args.topic or ()), args.mode, args.cram, args.new if args.new is not None
                               else NEW_PER_DAY)
@@ -585,10 +586,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     quiz = command("quiz", help="review the cards that are due (the default without a command)")
     quiz.add_argument("--topic", action="append", metavar="T", help="only this topic (repeat for several)")
-    quiz.add_argument("--mode", choices=("flashcards", "choice"), default="flashcards",
-                      help="reveal and rate yourself, or pick among four answers (default: flashcards). "
-                      "Choice tests recognition, not recall: its answers move the schedule but are not used to fit "
-                      "your parameters (progress --optimize) nor counted in true retention")
+    quiz.add_argument("--mode", choices=tuple(quiz_modes.MODES), default=quiz_modes.DEFAULT_MODE,
+                      help=quiz_modes.cli_help())
     quiz.add_argument("--cram", action="store_true", help="practise every card; the schedule is not touched")
     # the default lives in srs, which --help must not import (start-up time)
     quiz.add_argument("--new", type=_whole_number("--new", 0, MAX_NEW_PER_DAY), metavar="N",

@@ -1,36 +1,32 @@
 """The Textual app: it receives its deck and store, and only presents what srs/stats compute.
 
-Screens: home (topics), review (flashcards or multiple choice), progress, demo, help.
-The app never imports torch: a demo started from the demo screen runs in a worker thread
-that imports it then.
+Screens: home (topics), review (one per quiz mode), progress, demo, help. The app builds
+each screen with the collaborators it needs when a screen asks for it (messages.py); the
+screens never import each other. The app never imports torch: a demo started from the demo
+screen runs in a worker thread that imports it then.
 """
 
 from __future__ import annotations
 
+import importlib
 import random
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from textual.app import App
 from textual.binding import Binding
 
 from learnapp.content import Deck
-from learnapp.srs import NEW_PER_DAY, Clock, Session, utc_now
+from learnapp.quiz_modes import QuizMode
+from learnapp.review_options import ReviewOptions
+from learnapp.srs import NEW_PER_DAY, Clock, utc_now
 from learnapp.store import Store
+from learnapp.tui import messages
+from learnapp.tui.demo import DemoScreen
+from learnapp.tui.help import HelpScreen
+from learnapp.tui.home import HomeScreen
 from learnapp.tui.images import ImageWidget, detect_image_widget
-
-Mode = Literal["flashcards", "choice"]
-
-
-@dataclass(frozen=True)
-class ReviewOptions:
-    """What to review: the choices of `learnapp quiz` and of the home screen."""
-
-    topics: tuple[str, ...] = ()
-    mode: Mode = "flashcards"
-    cram: bool = False
-    new_per_day: int = NEW_PER_DAY
+from learnapp.tui.progress import ProgressScreen
+from learnapp.tui.review import ReviewScreen
 
 
 class LearnApp(App[None]):
@@ -50,7 +46,7 @@ class LearnApp(App[None]):
         start: ReviewOptions | None = None,
         clock: Clock = utc_now,
         rng: random.Random | None = None,
-        image_widget: type[ImageWidget] | None = None,
+        image_widget: ImageWidget | None = None,
     ) -> None:
         super().__init__()
         self.deck = deck
@@ -62,8 +58,7 @@ class LearnApp(App[None]):
         self._image_widget = image_widget
         self.new_per_day = start.new_per_day if start else NEW_PER_DAY
 
-    @property
-    def image_widget(self) -> type[ImageWidget]:
+    def image_widget(self) -> ImageWidget:
         """The widget class that draws pictures, chosen the first time one is needed."""
         if self._image_widget is None:
             self._image_widget = detect_image_widget(self)
@@ -72,34 +67,40 @@ class LearnApp(App[None]):
     def on_mount(self) -> None:
         # `learnapp quiz` draws its first card before anything else; the topics come after it
         if self.start is not None:
-            self.review(self.start)
+            self.open_review(self.start)
         else:
             self.show_home()
 
     def show_home(self) -> None:
         """Back to the topics, from any screen (they are made the first time they are needed)."""
-        from learnapp.tui.home import HomeScreen
-
         while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
             self.pop_screen()
         if not isinstance(self.screen, HomeScreen):
-            self.push_screen(HomeScreen())
+            self.push_screen(HomeScreen(self.deck, self.store, clock=self.clock, new_per_day=self.new_per_day))
 
-    def review(self, options: ReviewOptions) -> None:
-        """Open a review session over the options' topics (all if none)."""
-        from learnapp.tui.review import review_screen
+    def open_review(self, options: ReviewOptions) -> None:
+        """A review session over the options' topics (all if none); home when it is dismissed."""
+        screen_class = review_screen_class(options.quiz_mode)
+        screen = screen_class(self.deck, self.store, options, clock=self.clock, rng=self.rng)
+        self.push_screen(screen, callback=lambda _: self.show_home())
 
-        session = Session(
-            self.deck,
-            self.store,
-            clock=self.clock,
-            topics=options.topics or None,
-            cram=options.cram,
-            new_per_day=options.new_per_day,
-        )
-        self.push_screen(review_screen(session, options))
+    def on_open_review(self, message: messages.OpenReview) -> None:
+        self.open_review(message.options)
+
+    def on_open_demo(self, message: messages.OpenDemo) -> None:
+        self.push_screen(DemoScreen(message.demo, self.deck, self.runs_dir, image_widget=self.image_widget))
+
+    def on_open_progress(self, message: messages.OpenProgress) -> None:
+        self.push_screen(ProgressScreen(self.deck, self.store, clock=self.clock))
 
     def action_help(self) -> None:
-        from learnapp.tui.help import HelpScreen
-
         self.push_screen(HelpScreen())
+
+
+def review_screen_class(mode: QuizMode) -> type[ReviewScreen]:
+    """The review screen the registry names for `mode` (imported here, so adding a mode touches no screen)."""
+    module_name, _, class_name = mode.screen.partition(":")
+    screen_class = getattr(importlib.import_module(module_name), class_name)
+    if not (isinstance(screen_class, type) and issubclass(screen_class, ReviewScreen)):
+        raise TypeError(f"quiz mode {mode.name}: {mode.screen} is not a ReviewScreen")
+    return screen_class

@@ -1,40 +1,69 @@
 """Demo: what a topic's demo shows — its newest run's figures and metrics — and running it.
 
 A run started here is the quick preset, in a thread worker, so the UI keeps answering; the
-demo reports through the same progress callback the CLI's bar uses. Leaving the screen or the
-app stops the run at its next report, as Ctrl-C does in the CLI (marked incomplete): a thread
-left running would keep the process alive after the app has closed.
+demo reports through the same progress callback the CLI's bar uses, and the worker hands
+each report to the screen as a message. A screen that is gone (or going) handles no more
+messages and takes none: the next report then stops the run, as Ctrl-C does in the CLI,
+and the runner marks it incomplete in its folder. A thread left running would keep the
+process alive after the app has closed.
 """
 
 from __future__ import annotations
 
-import json
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from textual import work
-from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
+from textual.worker import get_current_worker
 
+from learnapp.content import Deck
 from learnapp.demos import DEMOS
-from learnapp.demos.runs import latest_run, run_status
+from learnapp.demos.runs import latest_run, read_record, run_status
+from learnapp.tui.images import ImageWidget, picture
 
 SHOWN_METRICS = 8
 
 
 class DemoScreen(Screen[None]):
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back (stops a run)"),
+        Binding("escape", "dismiss", "Back (stops a run)"),
         Binding("r", "run", "Run quick preset"),
     ]
 
-    def __init__(self, demo: str) -> None:
+    class Reported(Message, bubble=False):
+        """The running demo reached `done` of `total` in `stage`."""
+
+        def __init__(self, stage: str, done: int, total: int, note: str) -> None:
+            super().__init__()
+            self.stage, self.done, self.total, self.note = stage, done, total, note
+
+        def can_replace(self, message: Message) -> bool:
+            # a newer report queued behind this one makes it stale: a fast demo never floods the screen
+            return isinstance(message, DemoScreen.Reported)
+
+    class Ended(Message, bubble=False):
+        """The run finished or failed; `outcome` says which."""
+
+        def __init__(self, outcome: str) -> None:
+            super().__init__()
+            self.outcome = outcome
+
+    def __init__(self, demo: str, deck: Deck, runs_dir: Path, *,
+                 image_widget: Callable[[], ImageWidget]) -> None:
         super().__init__()
         self.demo = demo
+        self.deck = deck
+        self.runs_dir = runs_dir
+        self.image_widget = image_widget
         self.running = False
+        self._left = threading.Event()
+        self.run_ended = threading.Event()  # set once a run started here has stopped and its folder is marked
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="demo"):
@@ -47,7 +76,7 @@ class DemoScreen(Screen[None]):
 
     def on_mount(self) -> None:
         info = DEMOS[self.demo]
-        topics = [t.title for t in self.app.deck.topics if t.demo == self.demo]
+        topics = [t.title for t in self.deck.topics if t.demo == self.demo]
         self.query_one("#demo-about", Static).update(
             f"[b]{self.demo}[/b]: {info.summary}\nTopics: {', '.join(topics)}\n"
             f"Run it in a shell: [b]learnapp demo {self.demo} --quick[/b] (CPU, about a minute) or without "
@@ -56,15 +85,18 @@ class DemoScreen(Screen[None]):
         self.query_one("#demo-progress").display = False
         self.show_latest()
 
+    def on_unmount(self) -> None:
+        self._left.set()
+
     def show_latest(self) -> None:
         latest = self.query_one("#demo-latest", Static)
         figures = self.query_one("#demo-figures")
         figures.remove_children()
-        run = latest_run(self.app.runs_dir, self.demo)
+        run = latest_run(self.runs_dir, self.demo)
         if run is None:
-            latest.update(f"No run yet under {self.app.runs_dir / self.demo}.")
+            latest.update(f"No run yet under {self.runs_dir / self.demo}.")
             return
-        metrics = _read_metrics(run)
+        metrics = read_record(run)
         status = run_status(metrics)
         lines = [f"Newest run: {run} ({status}, {metrics.get('device', {}).get('name', '?')})"]
         for name, value in list(_flat(metrics.get("metrics", {})).items())[:SHOWN_METRICS]:
@@ -73,52 +105,54 @@ class DemoScreen(Screen[None]):
         for name in DEMOS[self.demo].figures:
             path = run / name
             if path.exists():
-                figures.mount(Static(str(path), classes="figure-path"))
-                figures.mount(self.app.image_widget(path, classes="figure"))
+                figures.mount(Static(str(path), classes="figure-path", markup=False))
+                figures.mount(picture(self.image_widget(), path, classes="figure"))
 
     def action_run(self) -> None:
         if not self.running:
             self.running = True
+            self.run_ended.clear()
             self.query_one("#demo-progress").display = True
-            self.run_demo()
+            # The app's worker, not this screen's: Textual cancels a screen's thread worker without
+            # waiting for the thread, while the run still has its folder to mark once it stops.
+            self.app.run_worker(self._run_demo, name=f"demo {self.demo}", group="demo", thread=True)
 
-    @work(thread=True, exclusive=True)
-    def run_demo(self) -> None:
+    def _run_demo(self) -> None:
+        """In the worker thread: the quick preset, its reports posted to this screen."""
         from learnapp.demos.runner import run_quick
 
         worker = get_current_worker()
 
-        def progress(stage: str, done: int, total: int, note: str = "") -> None:
-            if worker.is_cancelled:  # the screen was left or the app is closing
+        def report(stage: str, done: int, total: int, note: str = "") -> None:
+            # nobody is looking any more (the screen was left, the app is closing): stop here
+            if self._left.is_set() or worker.is_cancelled or not self.post_message(
+                self.Reported(stage, done, total, note)
+            ):
                 raise KeyboardInterrupt
-            self.app.call_from_thread(self._progress, stage, done, total, note)
 
         try:
-            folder = run_quick(self.demo, self.app.runs_dir, progress)
-            message = f"Finished: {folder}"
+            folder = run_quick(self.demo, self.runs_dir, report)
+            outcome = f"Finished: {folder}"
         except KeyboardInterrupt:
-            return  # stopped because nobody is looking any more
+            return  # the runner has marked the run incomplete
         except Exception as exc:  # shown in the UI: a failed demo must not take the quiz down
-            message = f"The demo stopped: {exc}"
-        self.app.call_from_thread(self._finished, message)
+            outcome = f"The demo stopped: {exc}"
+        finally:
+            self.run_ended.set()
+        self.post_message(self.Ended(outcome))
 
-    def _progress(self, stage: str, done: int, total: int, note: str) -> None:
+    def on_demo_screen_reported(self, message: DemoScreen.Reported) -> None:
         bar = self.query_one("#demo-progress", ProgressBar)
-        bar.update(total=max(total, 1), progress=done)
-        self.query_one("#demo-run-status", Static).update(f"Running {self.demo}: {stage} {note}".rstrip())
+        bar.update(total=max(message.total, 1), progress=message.done)
+        self.query_one("#demo-run-status", Static).update(
+            f"Running {self.demo}: {message.stage} {message.note}".rstrip()
+        )
 
-    def _finished(self, message: str) -> None:
+    def on_demo_screen_ended(self, message: DemoScreen.Ended) -> None:
         self.running = False
         self.query_one("#demo-progress").display = False
-        self.query_one("#demo-run-status", Static).update(message)
+        self.query_one("#demo-run-status", Static).update(message.outcome)
         self.show_latest()
-
-
-def _read_metrics(run: Path) -> dict:
-    try:
-        return json.loads((run / "metrics.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 def _flat(metrics: dict, prefix: str = "") -> dict[str, object]:

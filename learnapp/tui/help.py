@@ -8,36 +8,48 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-HELP = """\
+from learnapp.quiz_modes import MODES
+
+
+def _rows(rows: list[tuple[str, str]]) -> str:
+    return "\n".join(["| key | does |", "| --- | --- |", *(f"| {keys} | {does} |" for keys, does in rows)])
+
+
+HOME_KEYS = [
+    ("↑ ↓", "choose a topic (or *All topics*)"),
+    *((mode.home_key_display, mode.home_help) for mode in MODES.values()),
+    ("c", "practise every card of the topic; the schedule is not touched"),
+    ("d", "the topic's demo: its newest results, and running it"),
+    ("p", "progress per topic"),
+]
+REVIEW_KEYS = [
+    *(row for mode in MODES.values() for row in mode.review_keys),
+    ("Enter", "home after the summary"),
+    ("u", "undo the last answer"),
+    ("Esc", "back to the topics (every answer is already saved)"),
+]
+GRADING = "\n".join(f"- *{mode.name}*: {mode.grading}" for mode in MODES.values())
+EVERYWHERE_KEYS = [
+    ("?", "this help"),
+    ("q", "quit (nothing is lost: each answer is saved when given)"),
+]
+
+HELP = f"""\
 # Keys
 
 Everything works with the keyboard; the mouse works too (click rows, buttons, options).
 
 ## Topics (home)
-| key | does |
-| --- | --- |
-| ↑ ↓ | choose a topic (or *All topics*) |
-| Enter | review what is due, then new cards |
-| m | the same, as multiple choice |
-| c | practise every card of the topic; the schedule is not touched |
-| d | the topic's demo: its newest results, and running it |
-| p | progress per topic |
+{_rows(HOME_KEYS)}
 
 ## Review
-| key | does |
-| --- | --- |
-| Space | show the answer (flashcards) |
-| 1 2 3 4 | Again, Hard, Good, Easy: each shows the next interval it gives |
-| 1 2 3 4 | pick an option (multiple choice); ↑ ↓ Enter work too |
-| Enter | next card after a graded choice; home after the summary |
-| u | undo the last answer |
-| Esc | back to the topics (every answer is already saved) |
+{_rows(REVIEW_KEYS)}
+
+How each mode grades an answer:
+{GRADING}
 
 ## Everywhere
-| key | does |
-| --- | --- |
-| ? | this help |
-| q | quit (nothing is lost: each answer is saved when given) |
+{_rows(EVERYWHERE_KEYS)}
 """
 
 

@@ -9,18 +9,31 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from learnapp import stats
+from learnapp.content import Deck
+from learnapp.quiz_modes import DEFAULT_MODE, MODES
+from learnapp.review_options import ReviewOptions
+from learnapp.srs import Clock
+from learnapp.store import Store
+from learnapp.tui.messages import OpenDemo, OpenProgress, OpenReview
 
 ALL = "__all__"
 
 
 class HomeScreen(Screen[None]):
     BINDINGS = [
-        Binding("enter", "review", "Review", priority=True),
-        Binding("m", "choice", "Multiple choice"),
+        # priority: the topics table would take Enter for itself
+        *(Binding(mode.home_key, f"review('{mode.name}')", mode.home_label, priority=True) for mode in MODES.values()),
         Binding("c", "cram", "Practice"),
         Binding("d", "demo", "Demo"),
         Binding("p", "progress", "Progress"),
     ]
+
+    def __init__(self, deck: Deck, store: Store, *, clock: Clock, new_per_day: int) -> None:
+        super().__init__()
+        self.deck = deck
+        self.store = store
+        self.clock = clock
+        self.new_per_day = new_per_day
 
     def compose(self) -> ComposeResult:
         with Vertical(id="home"):
@@ -39,25 +52,24 @@ class HomeScreen(Screen[None]):
         self.refresh_counts()
 
     def refresh_counts(self) -> None:
-        app = self.app
-        figures = stats.progress(app.deck, app.store, now=app.clock())
+        figures = stats.progress(self.deck, self.store, now=self.clock())
         table = self.query_one(DataTable)
         row = table.cursor_row
         table.clear()
         total = figures.total
         table.add_row("All topics", str(total.new), str(total.due_today), str(total.mastered), "", key=ALL)
-        for topic, counts in zip(app.deck.topics, figures.topics):
+        for topic, counts in zip(self.deck.topics, figures.topics):
             table.add_row(topic.title, str(counts.new), str(counts.due_today), str(counts.mastered), topic.demo,
                           key=topic.id)
         table.move_cursor(row=min(row, table.row_count - 1))
         self.query_one("#greeting", Static).update(
-            f"[b]learnapp[/b] · {len(app.deck.items)} cards on diffusion models · "
+            f"[b]learnapp[/b] · {len(self.deck.items)} cards on diffusion models · "
             f"{total.due_today} due today · {figures.reviews_today} answered today · "
             f"streak {figures.streak} day(s)"
         )
+        keys = ", ".join(f"{mode.home_key_display} {mode.home_hint}" for mode in MODES.values())
         self.query_one("#hint", Static).update(
-            f"Up to {app.new_per_day} new cards a day. Enter reviews the selected row, "
-            "m asks multiple choice, c practises without touching the schedule."
+            f"Up to {self.new_per_day} new cards a day. {keys}, c practises without touching the schedule."
         )
 
     def selected_topic(self) -> str | None:
@@ -65,29 +77,20 @@ class HomeScreen(Screen[None]):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return None if key == ALL else key
 
-    def _review(self, **changes) -> None:
-        from learnapp.tui.app import ReviewOptions
-
+    def _review(self, mode: str = DEFAULT_MODE, cram: bool = False) -> None:
         topic = self.selected_topic()
-        self.app.review(ReviewOptions(topics=(topic,) if topic else (), new_per_day=self.app.new_per_day,
-                                      **changes))
+        options = ReviewOptions(topics=(topic,) if topic else (), mode=mode, cram=cram, new_per_day=self.new_per_day)
+        self.post_message(OpenReview(options))
 
-    def action_review(self) -> None:
-        self._review()
-
-    def action_choice(self) -> None:
-        self._review(mode="choice")
+    def action_review(self, mode: str) -> None:
+        self._review(mode)
 
     def action_cram(self) -> None:
         self._review(cram=True)
 
     def action_demo(self) -> None:
-        from learnapp.tui.demo import DemoScreen
-
-        topic = self.selected_topic() or self.app.deck.topics[0].id
-        self.app.push_screen(DemoScreen(self.app.deck.topic(topic).demo))
+        topic = self.selected_topic() or self.deck.topics[0].id
+        self.post_message(OpenDemo(self.deck.topic(topic).demo))
 
     def action_progress(self) -> None:
-        from learnapp.tui.progress import ProgressScreen
-
-        self.app.push_screen(ProgressScreen())
+        self.post_message(OpenProgress())

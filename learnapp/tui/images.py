@@ -9,13 +9,17 @@ the question.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from textual.app import App, SuspendNotSupported
 from textual.widget import Widget
+from textual.widgets import Static
 
-ImageWidget = Widget  # a textual_image.widget class: constructed as cls(path, classes=...)
+ImageWidget = Callable[..., Widget]  # a textual_image.widget class, called as cls(PIL image, classes=...)
 
 
-def detect_image_widget(app: App) -> type[ImageWidget]:
+def detect_image_widget(app: App) -> ImageWidget:
     if app.is_headless:
         return halfblock_image_widget()
     try:
@@ -26,7 +30,20 @@ def detect_image_widget(app: App) -> type[ImageWidget]:
     return Image
 
 
-def halfblock_image_widget() -> type[ImageWidget]:
+def halfblock_image_widget() -> ImageWidget:
     from textual_image.widget import HalfcellImage
 
     return HalfcellImage
+
+
+def picture(image_widget: ImageWidget, path: Path, classes: str) -> Widget:
+    """The image at `path` drawn by `image_widget`, or a placeholder naming the file when it cannot
+    be decoded: a run killed or a disk filled while it was saving leaves a truncated or empty file."""
+    from PIL import Image
+
+    try:
+        image = Image.open(path)
+        image.load()  # decodes now, so a broken file fails here and not while the screen draws
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        return Static(f"Cannot show {path}: {exc}", classes="figure-unreadable", markup=False)
+    return image_widget(image, classes=classes)

@@ -9,10 +9,19 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from learnapp import stats
+from learnapp.content import Deck
+from learnapp.srs import Clock
+from learnapp.store import Store
 
 
 class ProgressScreen(Screen[None]):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("p", "app.pop_screen", "Back", show=False)]
+    BINDINGS = [Binding("escape", "dismiss", "Back"), Binding("p", "dismiss", "Back", show=False)]
+
+    def __init__(self, deck: Deck, store: Store, *, clock: Clock) -> None:
+        super().__init__()
+        self.deck = deck
+        self.store = store
+        self.clock = clock
 
     def compose(self) -> ComposeResult:
         with Vertical(id="progress"):
@@ -21,7 +30,7 @@ class ProgressScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        figures = stats.progress(self.app.deck, self.app.store, now=self.app.clock())
+        figures = stats.progress(self.deck, self.store, now=self.clock())
         table = self.query_one(DataTable)
         headers, rows = stats.table(figures)
         table.add_columns(*headers)
