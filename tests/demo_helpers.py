@@ -22,7 +22,8 @@ TINY = {
     "cfg": [*GUIDED_MODEL, "--test-images", "200", "--guidance-scales", "0", "1", "3", "--guidance-scale", "3",
             "--samples-per-class", "2", "--sampling-steps", "3"],
     "ddim-inversion": [*GUIDED_MODEL, "--inversion-steps", "2", "5", "--inversion-images", "4", "--sampling-steps", "4",
-                       "--edit-steps", "2", "--edit-images", "2"],
+                       "--edit-steps", "2", "--edit-images", "2", "--sampler-steps", "3",
+                       "--sampler-samples-per-class", "2", "--test-images", "40"],
     "audio-spectrograms": [
         "--device", "cpu", "--train-clips", "64", "--image-size", "8", "--epochs", "3", "--batch-size", "16",
         "--learning-rate", "3e-3", "--warmup-steps", "0", "--unet-channels", "8", "16", "--layers-per-block", "1",

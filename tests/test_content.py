@@ -80,7 +80,7 @@ def test_figures_point_at_files_their_demo_writes(deck):
     assert figures, "some cards should point at demo output"
     for figure in figures:
         demo, name = figure.split("/")
-        assert name in DEMOS[demo].figures
+        assert name in DEMOS[demo].outputs
 
 
 # --- broken decks ------------------------------------------------------------------------------
