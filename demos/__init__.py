@@ -36,7 +36,7 @@ DEMOS: dict[str, DemoInfo] = {
         DemoInfo(
             "unet-training",
             "Train the from-scratch BasicUNet and a diffusers UNet2DModel, compare losses and samples.",
-            ("loss_curves.png", "samples_basic_unet.png", "samples_unet2d.png", "training_data.png", "losses.csv",
+            ("loss_curves.png", "samples_basic_unet.png", "samples_unet2d.png", "training_data.png",
              "denoising_basic_unet.gif", "denoising_unet2d.gif"),
         ),
         DemoInfo(

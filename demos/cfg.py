@@ -306,8 +306,9 @@ def _conditioning_figure(comparison: dict[str, Any], shown: dict[str, torch.Tens
     columns = min(SHOWN_PER_CLASS, config.samples_per_class)
     course, plain, guided = comparison["rows"]
     panels = (
-        ("course", (f"course: nn.Embedding(10, {CLASS_EMB_SIZE}) as\n{CLASS_EMB_SIZE} input channels, no guidance"
-                   f"\naccuracy {course['accuracy']:.0%}")),
+        ("course", (f"course: nn.Embedding(10, {CLASS_EMB_SIZE}) broadcast\nto (bs, {CLASS_EMB_SIZE}, H, W), "
+                    f"concatenated:\nin_channels 1 + {CLASS_EMB_SIZE}, no guidance\n"
+                    f"accuracy {course['accuracy']:.0%}")),
         ("plain", f"diffusers: num_class_embeds,\nno guidance (s = 1)\naccuracy {plain['accuracy']:.0%}"),
         ("guided", (f"diffusers: num_class_embeds,\nguided, s = {guided['guidance_scale']:g}"
                    f"\naccuracy {guided['accuracy']:.0%}")),
