@@ -314,7 +314,7 @@ def _conditioning_figure(comparison: dict[str, Any], shown: dict[str, torch.Tens
                    f"\naccuracy {guided['accuracy']:.0%}")),
     )
     figure = plt.figure(figsize=(15, 4.6))
-    grid = figure.add_gridspec(1, 5, width_ratios=(1, 1, 1, 1.5, 1.7))
+    grid = figure.add_gridspec(1, 5, width_ratios=(1, 1, 1, 1.5, 2.2))
     for column, (key, title) in enumerate(panels):
         ax = figure.add_subplot(grid[0, column])
         ax.imshow(tile(_first_per_class(shown[key], config.samples_per_class, columns), columns=columns),
@@ -342,8 +342,9 @@ def _conditioning_figure(comparison: dict[str, Any], shown: dict[str, torch.Tens
                   f"{real['frechet_distance']:.1f}"])
     drawn = table.table(cellText=cells, colLabels=["model", "params", "last epoch\nloss", "accuracy", "Fréchet"],
                         loc="center", cellLoc="center")
+    drawn.auto_set_font_size(False)
     drawn.set_fontsize(8)
-    drawn.scale(1.15, 2.6)
+    drawn.scale(1.2, 3.2)
     figure.suptitle(f"Two ways to condition a UNet2DModel on the digit: the same data, settings and noise; "
                     f"{config.sampling_steps} DDIM steps (eta {config.eta:g}); judged by the classifier", fontsize=10)
     figure.tight_layout()

@@ -76,8 +76,13 @@ def sampler(kind: SamplerKind, training_scheduler: Any, steps: int) -> Any:
 
     if kind == "ddim":
         return ddim_scheduler(training_scheduler, steps)
-    chosen = DDPMScheduler if kind == "ddpm" else DPMSolverMultistepScheduler
-    scheduler = chosen.from_config(training_scheduler.config)
+    if kind == "ddpm":
+        scheduler = DDPMScheduler.from_config(training_scheduler.config)  # clamps each predicted x_0 to [-1, 1]
+    else:
+        # Its counterpart of that clamp (unclamped, a small model's x_0 estimates near t = T reach +-30 and the
+        # samples saturate): dynamic thresholding, here a plain clamp to [-1, 1], as diffusers advises for pixels.
+        scheduler = DPMSolverMultistepScheduler.from_config(training_scheduler.config, thresholding=True,
+                                                            sample_max_value=1.0)
     scheduler.set_timesteps(steps)
     return scheduler
 
