@@ -336,12 +336,13 @@ def _conditioning_figure(comparison: dict[str, Any], shown: dict[str, torch.Tens
 
     table = figure.add_subplot(grid[0, 4])
     table.axis("off")
-    cells = [[row["label"].replace(": ", ":\n"), f"{row['parameters']:,}", f"{row['final_loss']:.4f}",
-              f"{row['accuracy']:.0%}", f"{row['frechet_distance']:.1f}"] for row in comparison["rows"]]
+    names = ["course's\n(concatenated)", "num_class_embeds\ns = 1", f"num_class_embeds\ns = {guided['guidance_scale']:g}"]
+    cells = [[name, f"{row['parameters']:,}", f"{row['final_loss']:.4f}", f"{row['accuracy']:.0%}",
+              f"{row['frechet_distance']:.1f}"] for name, row in zip(names, comparison["rows"])]
     cells.append(["real held-out digits", "", "", f"{real['classifier_test_accuracy']:.0%}",
                   f"{real['frechet_distance']:.1f}"])
     drawn = table.table(cellText=cells, colLabels=["model", "params", "last epoch\nloss", "accuracy", "Fréchet"],
-                        loc="center", cellLoc="center")
+                        loc="center", cellLoc="center", colWidths=[0.32, 0.17, 0.17, 0.17, 0.17])
     drawn.auto_set_font_size(False)
     drawn.set_fontsize(8)
     drawn.scale(1.2, 3.2)
