@@ -706,7 +706,7 @@ def _distances_figure(nearest: dict[str, tuple[torch.Tensor, torch.Tensor]], gen
     for row, (name, (distances, _)) in enumerate(nearest.items()):
         values = distances.numpy()
         strip.scatter(values, row + rng.uniform(-0.15, 0.15, len(values)), s=14, alpha=0.7)
-        median = float(np.median(values))
+        median = distances.median().item()  # torch's median (the lower middle value), as metrics.json has it
         strip.plot([median, median], [row - 0.3, row + 0.3], color="black", linewidth=2)
         strip.annotate(f"median {median:.3f}", (median, row + 0.32), ha="center", fontsize=8)
     strip.set_yticks(range(len(nearest)), [DISTANCE_SETS[name].replace(": ", ":\n") for name in nearest],
