@@ -290,6 +290,18 @@ def stft_magnitude(audio: np.ndarray, mel: MelSettings = MelSettings()) -> np.nd
     return np.abs(librosa.stft(audio, n_fft=mel.n_fft, hop_length=mel.hop_length))
 
 
+def with_phase_of(magnitude: np.ndarray, source: np.ndarray, mel: MelSettings = MelSettings()) -> np.ndarray:
+    """Audio (`(frames - 1) * hop` samples) from `magnitude` and the true phases of `source`'s STFT: what a
+    perfect phase guess would give. The magnitude a mel image yields is no STFT of any signal (the least
+    squares leave bins between mel bands near zero); turned into audio, overlapping frames blend them, as
+    every reconstruction that ends in audio does. Measuring that audio keeps the comparison fair."""
+    import librosa
+
+    phase = np.exp(1j * np.angle(librosa.stft(source, n_fft=mel.n_fft, hop_length=mel.hop_length)))
+    length = (magnitude.shape[-1] - 1) * mel.hop_length
+    return librosa.istft(magnitude * phase, hop_length=mel.hop_length, n_fft=mel.n_fft, length=length)
+
+
 def spectral_errors(reference: np.ndarray, estimate: np.ndarray, top_db: float = 80.0) -> dict[str, float]:
     """How far STFT magnitude `estimate` is from `reference` (same shape), phase ignored.
 

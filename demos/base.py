@@ -12,11 +12,13 @@ diffusers example, with:
   weights and the noise, and `retrain` makes a demo that reuses a cached model (`cache.py`)
   train afresh.
 - `run(config, out_dir, progress) -> Result`: numbered steps, writes only into `out_dir`,
-  every file listed for it in `DEMOS[name].figures` included, and reports through
+  every file declared for it in `DEMOS[name].outputs` included (it takes their names from there,
+  so the registry and the code cannot drift apart; its tiny-config test checks each is written), and
+  reports through
   `progress(stage, done, total, note)`. Under `accelerate launch` only the main process
   writes (`Runtime.is_main_process`); the others return an empty `Result`.
 
-To add one: write the module, add its `DemoInfo` (name, summary, figure files) to `DEMOS` in
+To add one: write the module, add its `DemoInfo` (name, summary, output files) to `DEMOS` in
 `demos/__init__.py`, point a topic's `demo:` at it, and add a tiny-config test that runs it end
 to end. `learnapp demo NAME` then lists it, derives its options from `Config`, draws the
 progress bar, creates the run folder and writes `metrics.json`: nothing else to register.

@@ -13,10 +13,18 @@
    diversity (mean distance between samples of a class in the judge's feature space) and the
    Fréchet distance of all samples to real held-out digits in that space.
 
+5. The course's conditioning against diffusers': unit 2's model (`conditioning.CourseConditionedUnet`:
+   `nn.Embedding(10, 4)`, broadcast to every pixel and concatenated as 4 extra input channels,
+   `UNet2DModel(in_channels=1 + 4)`) is trained on the same digits with the same settings, and
+   sampled from the same noise. It has no null class, so it is compared without guidance (its
+   conditional prediction, against the `num_class_embeds` model at s = 1) and against the guided
+   `num_class_embeds` model at `--guidance-scale`: accuracy, Fréchet distance, final loss, parameters.
+
 Writes guidance_grid.png (real digits, then one panel per scale: rows = classes, the same noise
-in every panel), guidance_sweep.png (accuracy, diversity and Fréchet distance against the scale)
-and a larger grid per scale. Both trained models go to the model cache, where ddim-inversion
-finds them (`conditioning.pretrained_models`, shared by both demos: the `ModelConfig` fields are the keys).
+in every panel), guidance_sweep.png (accuracy, diversity and Fréchet distance against the scale),
+conditioning_comparison.png (the two ways of conditioning) and a larger grid per scale. The trained
+models go to the model cache, where ddim-inversion finds the guided UNet and the judge
+(`conditioning.pretrained_models`, shared by both demos: the `ModelConfig` fields are the keys).
 
 The noise schedule is DDPM's linear one rather than the course's cosine, for ddim-inversion's sake:
 trained on the cosine schedule, the quick model's DDIM reconstructions stopped improving beyond
@@ -37,14 +45,23 @@ from typing import Any
 
 import torch
 
-from . import classifier, guidance
+from . import DEMOS, classifier, guidance
 from .base import Progress, Result
-from .conditioning import CLASSES, QUICK_MODEL, ModelConfig, held_out, pretrained_models
+from .conditioning import (
+    CLASS_EMB_SIZE,
+    CLASSES,
+    QUICK_MODEL,
+    ModelConfig,
+    Models,
+    held_out,
+    pretrained_models,
+)
 from .config import at_least, at_most, require
 from .data import ImageSet, load_images, to_pixels
 from .device import resolve
 from .output import save_figure, save_grid, tile
 
+GRID, SWEEP, CONDITIONING = DEMOS["cfg"].outputs  # the files cards may point at
 SHOWN_PER_CLASS = 8  # columns of each panel in guidance_grid.png
 
 
@@ -79,8 +96,8 @@ class Config(ModelConfig):
 def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     runtime = resolve(config.device, config.precision, config.compile)
 
-    # 1-2. The class-conditioned UNet and the judge: from the cache, or trained now.
-    models = pretrained_models(config, runtime, progress)
+    # 1-2. The class-conditioned UNets (diffusers' and the course's) and the judge: from the cache, or trained now.
+    models = pretrained_models(config, runtime, progress, course=True)
     if not runtime.is_main_process:
         return Result()
 
@@ -100,34 +117,51 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     size = config.image_size
     noise = torch.randn(len(wanted), 1, size, size, device=runtime.device,
                         generator=torch.Generator(runtime.device).manual_seed(config.seed))
-    samples: dict[float, torch.Tensor] = {}
-    rows = []
-    for scale in config.guidance_scales:
-        steps_noise = torch.Generator(runtime.device).manual_seed(config.seed + 1)  # the same for every scale
+
+    def sample_and_judge(unet: Any, scale: float, stage: str) -> tuple[torch.Tensor, dict[str, Any]]:
+        steps_noise = torch.Generator(runtime.device).manual_seed(config.seed + 1)  # the same for every run
         with runtime.autocast():
-            x = guidance.sample(models.unet, scheduler, noise, wanted, scale, eta=config.eta, generator=steps_noise,
-                                progress=progress, stage=f"sample, scale {scale:g}")
-        samples[scale] = to_pixels(x)
-        predicted, features = classifier.judge(models.classifier, samples[scale])
-        rows.append({
+            x = guidance.sample(unet, scheduler, noise, wanted, scale, eta=config.eta, generator=steps_noise,
+                                progress=progress, stage=stage)
+        pixels = to_pixels(x)
+        predicted, features = classifier.judge(models.classifier, pixels)
+        return pixels, {
             "scale": scale,
             "accuracy": classifier.accuracy(predicted, wanted),
             "accuracy_per_class": [classifier.accuracy(predicted[wanted == c], wanted[wanted == c])
                                    for c in range(CLASSES)],
             "diversity": _diversity(features, wanted),
             "frechet_distance": classifier.frechet_distance(features, test_features),
-        })
+        }
+
+    samples: dict[float, torch.Tensor] = {}
+    rows = []
+    for scale in config.guidance_scales:
+        samples[scale], row = sample_and_judge(models.unet, scale, f"sample, scale {scale:g}")
+        rows.append(row)
+
+    # 5. The course's conditioning, without guidance (it has no null class), from the same noise.
+    assert models.course_unet is not None
+    course_samples, course_row = sample_and_judge(models.course_unet, 1.0, "sample course's UNet")
+    if 1.0 in samples:
+        plain_samples, plain_row = samples[1.0], rows[config.guidance_scales.index(1.0)]
+    else:
+        plain_samples, plain_row = sample_and_judge(models.unet, 1.0, "sample, scale 1")
+    default = next(row for row in rows if row["scale"] == config.guidance_scale)
+    comparison = _conditioning_comparison(models, course_row, plain_row, default)
     real = {
         "classifier_test_accuracy": test_accuracy,
         "diversity": _diversity(reference_features, reference.labels),
         "frechet_distance": classifier.frechet_distance(reference_features, test_features),
     }
 
-    # 5. Figures.
+    # 6. Figures.
     progress("figures", 0, 1)
+    shown = {"course": course_samples, "plain": plain_samples, "guided": samples[config.guidance_scale]}
     files = [
-        _grid_figure(samples, rows, _balanced(test, SHOWN_PER_CLASS), config, out_dir / "guidance_grid.png"),
-        _sweep_figure(rows, real, config, out_dir / "guidance_sweep.png"),
+        _grid_figure(samples, rows, _balanced(test, SHOWN_PER_CLASS), config, out_dir / GRID),
+        _sweep_figure(rows, real, config, out_dir / SWEEP),
+        _conditioning_figure(comparison, shown, real, config, out_dir / CONDITIONING),
     ]
     for scale, row in zip(config.guidance_scales, rows):
         files.append(save_grid(_first_per_class(samples[scale], config.samples_per_class, 16),
@@ -136,7 +170,6 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
                                columns=min(16, config.samples_per_class)))
     progress("figures", 1, 1)
 
-    default = next(row for row in rows if row["scale"] == config.guidance_scale)
     metrics = {
         "models": models.training,
         "classifier_test_accuracy": test_accuracy,
@@ -147,14 +180,43 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
         "real_digits": real,
         "default_scale": config.guidance_scale,
         "accuracy_at_default_scale": default["accuracy"],
+        "conditioning": comparison,
     }
     summary = [
         f"Judge: {test_accuracy:.1%} on {len(test):,} held-out real digits",
         "scale  accuracy  diversity  Fréchet",
         *(f"{r['scale']:>5g}  {r['accuracy']:>8.1%}  {r['diversity']:>9.2f}  {r['frechet_distance']:>7.1f}" for r in rows),
         f" real  {test_accuracy:>8.1%}  {real['diversity']:>9.2f}  {real['frechet_distance']:>7.1f}",
+        "conditioning                     parameters  final loss  accuracy  Fréchet",
+        *(f"{c['label']:<32} {c['parameters']:>10,}  {c['final_loss']:>10.4f}  {c['accuracy']:>8.1%}  "
+          f"{c['frechet_distance']:>7.1f}" for c in comparison["rows"]),
     ]
     return Result(files=files, metrics=metrics, summary=summary)
+
+
+def _conditioning_comparison(models: Models, course: dict[str, Any], plain: dict[str, Any],
+                             guided: dict[str, Any]) -> dict[str, Any]:
+    """The course's model against diffusers' `num_class_embeds` one, without and with guidance."""
+    course_info, unet_info = models.training["course_unet"], models.training["unet"]
+    rows = [
+        {"label": "course: embedding concatenated", "model": "course", "guidance_scale": None, **course},
+        {"label": "diffusers: num_class_embeds, s = 1", "model": "diffusers", **plain, "guidance_scale": 1.0},
+        {"label": f"diffusers: num_class_embeds, s = {guided['scale']:g}", "model": "diffusers", **guided,
+         "guidance_scale": guided["scale"]},
+    ]
+    for row in rows:
+        info = course_info if row["model"] == "course" else unet_info
+        row.pop("scale", None)
+        row.update(parameters=info["parameters"], final_loss=info["epoch_losses"][-1])
+    return {
+        "course": {"how": f"nn.Embedding({CLASSES}, {CLASS_EMB_SIZE}) broadcast to every pixel, concatenated to "
+                          f"the input: UNet2DModel(in_channels=1 + {CLASS_EMB_SIZE})",
+                   "parameters": course_info["parameters"], "epoch_losses": course_info["epoch_losses"]},
+        "diffusers": {"how": f"UNet2DModel(num_class_embeds={CLASSES + 1}): a learned vector per class (the last "
+                             "the null class) added to the timestep embedding",
+                      "parameters": unet_info["parameters"], "epoch_losses": unet_info["epoch_losses"]},
+        "rows": rows,
+    }
 
 
 def _diversity(features: torch.Tensor, classes: torch.Tensor) -> float:
@@ -229,5 +291,62 @@ def _sweep_figure(rows: list[dict[str, Any]], real: dict[str, float], config: Co
         ax.legend(fontsize=8)
     figure.suptitle(f"{len(rows)} guidance scales, {config.samples_per_class} samples per digit each; "
                     f"judged by a CNN trained on the same digits", fontsize=10)
+    figure.tight_layout()
+    return save_figure(figure, path)
+
+
+# The course's figures for its class-conditioned model (MNIST 28x28, batch 128, 10 epochs, cosine schedule).
+COURSE_EPOCH_LOSSES = (0.0525, 0.0390)
+
+
+def _conditioning_figure(comparison: dict[str, Any], shown: dict[str, torch.Tensor], real: dict[str, float],
+                         config: Config, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    columns = min(SHOWN_PER_CLASS, config.samples_per_class)
+    course, plain, guided = comparison["rows"]
+    panels = (
+        ("course", (f"course: nn.Embedding(10, {CLASS_EMB_SIZE}) broadcast\nto (bs, {CLASS_EMB_SIZE}, H, W), "
+                    f"concatenated:\nin_channels 1 + {CLASS_EMB_SIZE}, no guidance\n"
+                    f"accuracy {course['accuracy']:.0%}")),
+        ("plain", f"diffusers: num_class_embeds,\nno guidance (s = 1)\naccuracy {plain['accuracy']:.0%}"),
+        ("guided", (f"diffusers: num_class_embeds,\nguided, s = {guided['guidance_scale']:g}"
+                   f"\naccuracy {guided['accuracy']:.0%}")),
+    )
+    figure = plt.figure(figsize=(15, 4.6))
+    grid = figure.add_gridspec(1, 5, width_ratios=(1, 1, 1, 1.5, 2.2))
+    for column, (key, title) in enumerate(panels):
+        ax = figure.add_subplot(grid[0, column])
+        ax.imshow(tile(_first_per_class(shown[key], config.samples_per_class, columns), columns=columns),
+                  cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    figure.axes[0].set_ylabel("digits 0 (top) to 9", fontsize=9)
+
+    losses = figure.add_subplot(grid[0, 3])
+    for key, label, color in (("course", "course's conditioning", "tab:orange"),
+                              ("diffusers", "num_class_embeds (15% null labels)", "tab:blue")):
+        epoch_losses = comparison[key]["epoch_losses"]
+        losses.plot(range(1, len(epoch_losses) + 1), epoch_losses, "o-", color=color, label=label)
+    losses.plot((1, 10), COURSE_EPOCH_LOSSES, "s:", color="grey",
+                label="the course's notebook: MNIST 28x28,\ncosine schedule, batch 128 (other data)")
+    losses.set(xlabel="epoch", ylabel="mean MSE(predicted eps, eps)", title="training loss per epoch")
+    losses.legend(fontsize=7)
+
+    table = figure.add_subplot(grid[0, 4])
+    table.axis("off")
+    names = ["course's\n(concatenated)", "num_class_embeds\ns = 1", f"num_class_embeds\ns = {guided['guidance_scale']:g}"]
+    cells = [[name, f"{row['parameters']:,}", f"{row['final_loss']:.4f}", f"{row['accuracy']:.0%}",
+              f"{row['frechet_distance']:.1f}"] for name, row in zip(names, comparison["rows"])]
+    cells.append(["real held-out digits", "", "", f"{real['classifier_test_accuracy']:.0%}",
+                  f"{real['frechet_distance']:.1f}"])
+    drawn = table.table(cellText=cells, colLabels=["model", "params", "last epoch\nloss", "accuracy", "Fréchet"],
+                        loc="center", cellLoc="center", colWidths=[0.32, 0.17, 0.17, 0.17, 0.17])
+    drawn.auto_set_font_size(False)
+    drawn.set_fontsize(8)
+    drawn.scale(1.2, 3.2)
+    figure.suptitle(f"Two ways to condition a UNet2DModel on the digit: the same data, settings and noise; "
+                    f"{config.sampling_steps} DDIM steps (eta {config.eta:g}); judged by the classifier", fontsize=10)
     figure.tight_layout()
     return save_figure(figure, path)

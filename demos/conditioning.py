@@ -6,6 +6,15 @@ without a label: what classifier-free guidance needs), and the small CNN that ju
 (`classifier.py`). `ModelConfig` holds every setting that decides them; both demos' configs
 extend it, so the same model options give the same cache entries (`cache.py`), whichever demo
 trained them. `pretrained_models` gets them from the cache, training and storing what is missing.
+
+Two ways to give a UNet its class, both here:
+- diffusers' (`num_class_embeds`): a learned vector per class is added to the timestep embedding,
+  so the label reaches every ResNet block the way the timestep does;
+- the course's (unit 2, `CourseConditionedUnet`): `nn.Embedding(10, 4)` turns the label into 4
+  numbers, broadcast to every pixel and concatenated to the noisy image as 4 extra input channels
+  (`UNet2DModel(in_channels=1 + 4)`). The label enters once, at the first convolution, and there
+  is no null class: no classifier-free guidance.
+cfg trains both on the same data with the same settings (`pretrained_models(..., course=True)`).
 """
 
 from __future__ import annotations
@@ -16,6 +25,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import torch
+from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.models.modeling_utils import ModelMixin
+from torch import nn
 
 from . import cache, classifier
 from .base import Progress
@@ -28,9 +40,11 @@ from .unets import make_scheduler, make_unet2d, parameters
 
 if TYPE_CHECKING:
     from diffusers import DDPMPipeline, DDPMScheduler
+    from diffusers.models.unets.unet_2d import UNet2DOutput
 
 CLASSES = 10
-UNET_KIND, CLASSIFIER_KIND = "cfg-unet", "digit-classifier"
+CLASS_EMB_SIZE = 4  # the course's class_emb_size
+UNET_KIND, CLASSIFIER_KIND, COURSE_KIND = "cfg-unet", "digit-classifier", "course-class-unet"
 CLASSIFIER_LR = 2e-3
 
 
@@ -79,9 +93,10 @@ class ModelConfig:
 
 
 # The quick preset's models: 16x16 digits, a narrow UNet with attention only in its middle block
-# (three times faster on a CPU).
+# (three times faster on a CPU), three epochs: cfg trains two of them (diffusers' conditioning and
+# the course's) within its minute.
 QUICK_MODEL: dict[str, Any] = dict(
-    image_size=16, train_images=3_072, epochs=4, batch_size=32, learning_rate=4e-3, warmup_steps=10,
+    image_size=16, train_images=3_072, epochs=3, batch_size=32, learning_rate=4e-3, warmup_steps=10,
     unet_channels=(16, 32, 32), layers_per_block=1, attention=False, classifier_epochs=3,
 )
 RUN_ONLY = {"device", "compile", "retrain", "guidance_scale"}  # not part of the cache keys
@@ -92,6 +107,11 @@ def unet_settings(config: ModelConfig) -> dict[str, Any]:
     """The settings that decide the UNet's trained weights: its cache key."""
     return {f.name: getattr(config, f.name) for f in dataclasses.fields(ModelConfig)
             if f.name not in RUN_ONLY and f.name != "classifier_epochs"}
+
+
+def course_settings(config: ModelConfig) -> dict[str, Any]:
+    """The cache key of the course's model: the UNet's, less the label dropout it does not use."""
+    return {name: value for name, value in unet_settings(config).items() if name != "label_dropout"}
 
 
 def judge_settings(config: ModelConfig) -> dict[str, Any]:
@@ -105,16 +125,45 @@ class Models:
     scheduler: Any  # the DDPMScheduler it was trained with (DDIM schedulers are built from its config)
     classifier: classifier.DigitClassifier
     training: dict[str, Any]  # per model: where it is cached, whether this run trained it, its training figures
+    course_unet: CourseConditionedUnet | None = None  # with `course=True`, on the device
+
+
+class CourseConditionedUnet(ModelMixin, ConfigMixin):
+    """Unit 2's `ClassConditionedUnet`: a `UNet2DModel` with `1 + class_emb_size` input channels, the
+    image and its class embedding broadcast to every pixel. Called like a diffusers UNet,
+    `model(x, t, class_labels=labels).sample`, so the same loss and samplers serve both models.
+    `unet` is the inner `UNet2DModel`'s config (saved with the weights, so `from_pretrained` rebuilds it)."""
+
+    @register_to_config
+    def __init__(self, unet: dict[str, Any], num_classes: int = CLASSES, class_emb_size: int = CLASS_EMB_SIZE):
+        from diffusers import UNet2DModel
+
+        super().__init__()
+        self.class_emb = nn.Embedding(num_classes, class_emb_size)
+        self.model = UNet2DModel.from_config(unet)
+
+    @classmethod
+    def of(cls, config: ModelConfig) -> CourseConditionedUnet:
+        """The course's model with the UNet of `config` (its widths, depth, attention)."""
+        inner = make_unet2d(config, attention=config.attention, in_channels=1 + CLASS_EMB_SIZE)
+        return cls(dict(inner.config))
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, class_labels: torch.Tensor) -> UNet2DOutput:
+        bs, _, h, w = x.shape
+        class_cond = self.class_emb(class_labels).view(bs, -1, 1, 1).expand(bs, -1, h, w)  # (bs, 4, h, w)
+        return self.model(torch.cat((x, class_cond.to(x.dtype)), 1), t)
 
 
 def guidance_loss(scheduler: DDPMScheduler, label_dropout: float) -> LossFn:
-    """The noise-prediction objective with labels, a share of them dropped to the null class."""
+    """The noise-prediction objective with labels, a share `label_dropout` of them dropped to the null
+    class (0 keeps every label: the course's model has no null class)."""
     plain = noise_loss(scheduler)
 
     def loss(model: Any, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        dropped = torch.rand(len(labels), generator=generator, device=labels.device) < label_dropout
-        conditioned = functools.partial(model, class_labels=labels.masked_fill(dropped, CLASSES))
-        return plain(conditioned, images, labels, generator)
+        if label_dropout:
+            dropped = torch.rand(len(labels), generator=generator, device=labels.device) < label_dropout
+            labels = labels.masked_fill(dropped, CLASSES)
+        return plain(functools.partial(model, class_labels=labels), images, labels, generator)
 
     return loss
 
@@ -133,6 +182,17 @@ def train_unet(
     return DDPMPipeline(unet=unet, scheduler=scheduler), log
 
 
+def train_course_unet(
+    config: ModelConfig, data: ImageSet, runtime: Runtime, progress: Progress
+) -> tuple[CourseConditionedUnet, TrainLog]:
+    """The course's class-conditioned UNet, trained like `train_unet`'s (same data, schedule, seed) but
+    with every label kept."""
+    torch.manual_seed(config.seed)
+    model, log = train(CourseConditionedUnet.of(config), guidance_loss(make_scheduler(config), 0.0), data,
+                       Schedule.of(config), runtime, config.seed, progress, "train course's UNet")
+    return model, log
+
+
 def train_judge(
     config: ModelConfig, data: ImageSet, runtime: Runtime, progress: Progress
 ) -> tuple[classifier.DigitClassifier, TrainLog]:
@@ -141,9 +201,10 @@ def train_judge(
     return classifier.train_classifier(data, schedule, runtime, config.seed, progress)
 
 
-def pretrained_models(config: ModelConfig, runtime: Runtime, progress: Progress) -> Models:
+def pretrained_models(config: ModelConfig, runtime: Runtime, progress: Progress, course: bool = False) -> Models:
     """The guided UNet and its judge for `config`, from the model cache, each trained first if it is
-    not there (or `config.retrain`). Both demos get their models here."""
+    not there (or `config.retrain`); with `course`, the course's class-conditioned UNet too. Both demos
+    get their models here."""
     from diffusers import DDPMPipeline
 
     @functools.cache
@@ -168,8 +229,14 @@ def pretrained_models(config: ModelConfig, runtime: Runtime, progress: Progress)
                                            trained(train_judge), **stored)
     unet = pipeline.unet.to(runtime.device).eval()
     unet_info["parameters"] = parameters(unet)
-    return Models(unet, pipeline.scheduler, judge.to(runtime.device).eval(),
-                  {"unet": unet_info, "classifier": judge_info})
+    training = {"unet": unet_info, "classifier": judge_info}
+    course_unet = None
+    if course:
+        course_unet, training["course_unet"] = cache.get_or_train(
+            COURSE_KIND, course_settings(config), CourseConditionedUnet, trained(train_course_unet), **stored)
+        course_unet = course_unet.to(runtime.device).eval()
+        training["course_unet"]["parameters"] = parameters(course_unet)
+    return Models(unet, pipeline.scheduler, judge.to(runtime.device).eval(), training, course_unet)
 
 
 def held_out(config: ModelConfig, runtime: Runtime, count: int) -> ImageSet:

@@ -14,7 +14,8 @@ the forward scheduler retraces the inverse one's path.
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from typing import Any, Literal
 
 import torch
 
@@ -33,10 +34,11 @@ def null_class(unet: Any) -> int:
 
 def predict_noise(unet: Any, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor, scale: float) -> torch.Tensor:
     """The guided noise prediction for `x` at timestep `t` (float32). Conditional and unconditional
-    predictions come from one forward pass over a doubled batch; scales 0 and 1 need only one of them."""
-    null = torch.full_like(labels, null_class(unet))
+    predictions come from one forward pass over a doubled batch; scales 0 and 1 need only one of them
+    (1 is the plain conditional prediction: the only one a model without a null class has)."""
     if scale == 1:
         return unet(x, t, class_labels=labels).sample.float()
+    null = torch.full_like(labels, null_class(unet))
     if scale == 0:
         return unet(x, t, class_labels=null).sample.float()
     eps_cond, eps_uncond = unet(torch.cat([x, x]), t, class_labels=torch.cat([labels, null])).sample.float().chunk(2)
@@ -63,6 +65,28 @@ def ddim_inverse_scheduler(training_scheduler: Any, steps: int) -> Any:
     return scheduler
 
 
+SamplerKind = Literal["ddpm", "ddim", "dpm-solver"]
+
+
+def sampler(kind: SamplerKind, training_scheduler: Any, steps: int) -> Any:
+    """A scheduler of `kind` on the training noise schedule, set to `steps` steps: `DDPMScheduler`
+    (ancestral sampling, fresh noise at every step, as trained), `ddim_scheduler`, or
+    `DPMSolverMultistepScheduler` (a second-order solver of the same ODE DDIM follows at eta 0)."""
+    from diffusers import DDPMScheduler, DPMSolverMultistepScheduler
+
+    if kind == "ddim":
+        return ddim_scheduler(training_scheduler, steps)
+    if kind == "ddpm":
+        scheduler = DDPMScheduler.from_config(training_scheduler.config)  # clamps each predicted x_0 to [-1, 1]
+    else:
+        # Its counterpart of that clamp (unclamped, a small model's x_0 estimates near t = T reach +-30 and the
+        # samples saturate): dynamic thresholding, here a plain clamp to [-1, 1], as diffusers advises for pixels.
+        scheduler = DPMSolverMultistepScheduler.from_config(training_scheduler.config, thresholding=True,
+                                                            sample_max_value=1.0)
+    scheduler.set_timesteps(steps)
+    return scheduler
+
+
 # Timesteps (n - 1) T/n, ..., T/n, 0 for n steps, and alpha_bar = 1 below the first: the two
 # schedulers then pass through the same noise levels. (Diffusers' defaults, spelled out.)
 _SHARED: dict[str, Any] = dict(timestep_spacing="leading", set_alpha_to_one=True, steps_offset=0)
@@ -72,11 +96,14 @@ _SHARED: dict[str, Any] = dict(timestep_spacing="leading", set_alpha_to_one=True
 def sample(unet: Any, scheduler: Any, x: torch.Tensor, labels: torch.Tensor, scale: float, start: int = 0,
            eta: float = 0.0, generator: torch.Generator | None = None, progress: Progress = no_progress,
            stage: str = "sample") -> torch.Tensor:
-    """DDIM from `x` at `scheduler.timesteps[start]` down to x_0 (in [-1, 1], not clamped), guided by `scale`.
-    `eta` 0 is deterministic DDIM; 1 adds as much fresh noise per step as DDPM does (from `generator`).
+    """Sample from `x` at `scheduler.timesteps[start]` down to x_0 (in [-1, 1], not clamped), guided by `scale`,
+    with any diffusers scheduler (`sampler`); fresh noise, where the scheduler adds any, comes from `generator`.
+    For DDIM, `eta` 0 is deterministic; 1 adds as much fresh noise per step as DDPM does.
     Runs in the caller's precision: wrap it in `runtime.autocast()` for bf16."""
-    return _walk(unet, scheduler, scheduler.timesteps[start:], x, labels, scale, progress, stage, eta=eta,
-                 generator=generator, use_clipped_model_output=scheduler.config.clip_sample)
+    options: dict[str, Any] = {"generator": generator}
+    if "eta" in inspect.signature(scheduler.step).parameters:  # DDIM
+        options.update(eta=eta, use_clipped_model_output=scheduler.config.clip_sample)
+    return _walk(unet, scheduler, scheduler.timesteps[start:], x, labels, scale, progress, stage, **options)
 
 
 @torch.no_grad()

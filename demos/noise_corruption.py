@@ -23,11 +23,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import DEMOS
 from .base import Progress, Result
 from .config import at_least, require
 from .data import DatasetName, ImageSet, load_images, to_pixels
 from .noising import corrupt
 from .output import save_figure, save_gif
+
+GRID, CURVES, ANIMATION = DEMOS["noise-corruption"].outputs  # the files cards may point at
 
 
 @dataclass
@@ -122,8 +125,8 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
 
     # 4. Figures, and the forward process as an animation (corrupt, linear, cosine side by side).
     files = [
-        _grid_figure(versions, fractions, timesteps, out_dir / "corruption_grid.png"),
-        _curves_figure(curves, out_dir / "alpha_bar_curves.png"),
+        _grid_figure(versions, fractions, timesteps, out_dir / GRID),
+        _curves_figure(curves, out_dir / CURVES),
     ]
     progress(stage, 3, steps)
     frames = torch.linspace(0, 1, 31)
@@ -138,7 +141,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
                 torch.stack([version[:, k] for version in animated.values()], 1).flatten(0, 1)
                 for k in range(len(frames))
             ],
-            out_dir / "forward_noising.gif",
+            out_dir / ANIMATION,
             labels=[
                 f"corrupt | linear | cosine\namount {a:.2f} | t = {t}"
                 for a, t in zip(frames.tolist(), frame_t.tolist())

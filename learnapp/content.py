@@ -503,8 +503,8 @@ class _Checker:
         demo, _, name = str(figure).partition("/")
         if demo not in DEMOS:
             self.report(file, line, f"item {item_id}: figure '{figure}' must be <demo>/<file> with a known demo")
-        elif name not in DEMOS[demo].figures:
-            known = ", ".join(DEMOS[demo].figures)
+        elif name not in DEMOS[demo].outputs:
+            known = ", ".join(DEMOS[demo].outputs)
             self.report(file, line, f"item {item_id}: demo '{demo}' writes no '{name}' (it writes {known})")
 
     def check_deck(self) -> None:

@@ -22,7 +22,8 @@ TINY = {
     "cfg": [*GUIDED_MODEL, "--test-images", "200", "--guidance-scales", "0", "1", "3", "--guidance-scale", "3",
             "--samples-per-class", "2", "--sampling-steps", "3"],
     "ddim-inversion": [*GUIDED_MODEL, "--inversion-steps", "2", "5", "--inversion-images", "4", "--sampling-steps", "4",
-                       "--edit-steps", "2", "--edit-images", "2"],
+                       "--edit-steps", "2", "--edit-images", "2", "--sampler-steps", "3",
+                       "--sampler-samples-per-class", "2", "--test-images", "40"],
     "fine-tuning-guidance": [
         *GUIDED_MODEL, "--finetune-images", "64", "--finetune-epochs", "2", "--eval-samples-per-class", "2",
         "--sampling-steps", "3", "--brightness-scales", "0", "10", "--class-scales", "0", "1", "--guided-samples", "4",

@@ -77,10 +77,10 @@ def test_seed_defects_are_fixed(deck):
 
 def test_figures_point_at_files_their_demo_writes(deck):
     figures = [i.figure for i in deck.items if i.figure]
-    assert figures, "some cards should point at demo output"
+    assert len(figures) >= 60, "most cards should point at demo output"
     for figure in figures:
         demo, name = figure.split("/")
-        assert name in DEMOS[demo].figures
+        assert name in DEMOS[demo].outputs
 
 
 # --- broken decks ------------------------------------------------------------------------------

@@ -111,19 +111,57 @@ def test_the_round_trip_beats_random_phases_and_a_time_shifted_original(tiny_run
     assert errors["griffin_lim"]["spectral_convergence"] < start["spectral_convergence"]
 
 
+def test_each_part_of_the_round_trip_loses_less_than_the_whole(tiny_run):
+    """The story the figure tells: the mel image loses some, the phase guess more, the round trip both."""
+    errors = metrics(tiny_run)["metrics"]["roundtrip"]["errors"]
+    for measure in ("spectral_convergence", "log_spectral_distance_db"):
+        assert errors["mel_image"][measure] < errors["roundtrip"][measure], measure
+        assert errors["griffin_lim"][measure] < errors["random_phase"][measure], measure
+
+
+def test_a_magnitude_with_its_own_phases_gives_back_the_audio():
+    samples = clip("notes", SMALL)
+    rebuilt = audio.with_phase_of(audio.stft_magnitude(samples, SMALL), samples, SMALL)
+    assert len(rebuilt) == SMALL.roundtrip_length
+    errors = audio.spectral_errors(audio.stft_magnitude(samples[: SMALL.roundtrip_length], SMALL),
+                                   audio.stft_magnitude(rebuilt, SMALL))
+    assert errors["spectral_convergence"] < 1e-3 and errors["log_spectral_distance_db"] < 0.1
+
+
+def test_nearest_distances_find_a_copy_at_zero_and_noise_far_away():
+    import torch
+
+    from learnapp.demos.data import ImageSet
+
+    pool = ImageSet(torch.randint(0, 256, (5, 1, 4, 4), dtype=torch.uint8), torch.zeros(5, dtype=torch.long), "x")
+    copy = pool.floats(slice(3, 4))
+    shifted = (copy + 0.1).clamp(max=1)
+    distances, index = demo.nearest_distances(torch.cat([copy, shifted]), pool)
+    assert distances[0].item() == pytest.approx(0, abs=1e-6) and index[0].item() == 3
+    assert 0 < distances[1].item() <= 0.1 + 1e-6
+
+
+def test_generated_spectrograms_are_measured_against_noise_and_held_out_clips(tiny_run):
+    found = metrics(tiny_run)["metrics"]["generated"]["nearest_training_distance"]
+    assert set(found) == {"noise", "generated", "held_out"}
+    assert found["generated"]["images"] == found["held_out"]["images"] == found["noise"]["images"] == 2
+    assert 0 < found["held_out"]["median"] < found["noise"]["median"]  # new clips of the same kinds are nearer
+
+
+def test_held_out_spectrograms_are_new_clips_of_the_training_kinds():
+    config = dataclasses.replace(demo.Config.quick(), train_clips=8, samples=4, image_size=8)
+    train = demo.spectrogram_dataset(config, MEL, "cpu", no_progress)
+    held_out = demo.spectrogram_dataset(config, MEL, "cpu", no_progress, held_out=True)
+    assert len(held_out) == 4 and held_out.labels.tolist() == [0, 1, 2, 3]
+    distances, _ = demo.nearest_distances(held_out.floats(slice(None)), train)
+    assert (distances > 0).all()  # none is a copy of a training clip
+
+
 # --- the run and its files ---------------------------------------------------------------------
 
 
 def test_run_writes_every_figure_and_a_complete_record(tiny_run):
-    assert_written(
-        tiny_run,
-        *DEMOS["audio-spectrograms"].figures,
-        "sample_rates.png",
-        "training_spectrograms.png",
-        "generated_spectrograms.png",
-        "loss_curve.png",
-        "denoising.gif",
-    )
+    assert_written(tiny_run, *DEMOS["audio-spectrograms"].outputs)
     record = metrics(tiny_run)
     assert record["status"] == "complete" and record["device"]["device"] == "cpu"
     assert {

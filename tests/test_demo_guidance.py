@@ -140,11 +140,12 @@ def runs(tmp_path_factory, module_cache):
 
 
 @pytest.mark.parametrize("demo", ["cfg", "ddim-inversion"])
-def test_runs_write_every_figure_and_a_complete_record(runs, demo):
-    for name in DEMOS[demo].figures:
+def test_runs_write_every_declared_output_and_a_complete_record(runs, demo):
+    outputs = DEMOS[demo].outputs
+    for name in outputs:
         assert (runs[demo] / name).stat().st_size > 5000, name
     record = metrics(runs[demo])
-    assert record["status"] == "complete" and record["files"][:2] == list(DEMOS[demo].figures)
+    assert record["status"] == "complete" and record["files"][: len(outputs)] == list(outputs)
 
 
 def test_cfg_measures_every_scale(runs):
@@ -158,6 +159,90 @@ def test_cfg_measures_every_scale(runs):
     for scale in (0, 1, 3):
         assert (runs["cfg"] / f"samples_scale_{scale}.png").is_file()
     assert record["models"]["unet"]["trained_now"] and record["models"]["classifier"]["trained_now"]
+
+
+def test_cfg_compares_the_courses_conditioning_with_num_class_embeds(runs):
+    record = metrics(runs["cfg"])["metrics"]
+    comparison = record["conditioning"]
+    course, plain, guided = comparison["rows"]
+    assert (course["model"], plain["model"], guided["model"]) == ("course", "diffusers", "diffusers")
+    assert course["guidance_scale"] is None and plain["guidance_scale"] == 1 and guided["guidance_scale"] == 3
+    assert plain["accuracy"] == record["sweep"][1]["accuracy"]  # s = 1 of the sweep: the same noise and samples
+    assert guided["accuracy"] == record["accuracy_at_default_scale"]
+    for row in comparison["rows"]:
+        assert 0 <= row["accuracy"] <= 1 and row["frechet_distance"] >= 0 and row["final_loss"] > 0
+    # One embedding of 4 per class and 4 more input channels, against 11 vectors added to the timestep embedding.
+    assert course["parameters"] != plain["parameters"] == record["models"]["unet"]["parameters"]
+    assert record["models"]["course_unet"]["trained_now"]
+    assert len(comparison["course"]["epoch_losses"]) == 2  # --epochs 2, as the other UNet
+
+
+def test_the_courses_model_concatenates_a_4_channel_class_embedding_to_the_image():
+    config = runner.config_options.from_args(cfg.Config, _parse("cfg", TINY["cfg"]), quick=False)
+    torch.manual_seed(0)
+    model = conditioning.CourseConditionedUnet.of(config).eval()
+    assert model.model.config.in_channels == 1 + 4 and model.model.conv_in.in_channels == 5
+    assert tuple(model.class_emb.weight.shape) == (10, 4)
+    assert model.model.config.num_class_embeds is None  # the label goes in through the input only
+    x, t = torch.randn(3, 1, 8, 8), torch.tensor(40)
+    seen = []
+    hook = model.model.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    with torch.no_grad():
+        out = model(x, t, class_labels=torch.tensor([1, 5, 9])).sample
+        other = model(x, t, class_labels=torch.tensor([2, 5, 9])).sample
+    hook.remove()
+    assert out.shape == (3, 1, 8, 8)
+    net_input = seen[0]
+    assert net_input.shape == (3, 5, 8, 8) and torch.equal(net_input[:, :1], x)
+    # channels 1-4 hold each image's class embedding, the same at every pixel
+    assert torch.equal(net_input[:, 1:], model.class_emb.weight[[1, 5, 9]][:, :, None, None].expand(3, 4, 8, 8))
+    assert not torch.allclose(out[0], other[0]) and torch.allclose(out[1:], other[1:])
+    # scale 1 is the only guidance it takes: it has no null class
+    assert torch.equal(guidance.predict_noise(model, x, t, torch.tensor([1, 5, 9]), 1.0), out)
+
+
+def test_the_courses_model_loads_from_the_cache_as_it_was_saved(tmp_path):
+    config = runner.config_options.from_args(cfg.Config, _parse("cfg", TINY["cfg"]), quick=False)
+    model = conditioning.CourseConditionedUnet.of(config).eval()
+    model.save_pretrained(tmp_path)
+    loaded = conditioning.CourseConditionedUnet.from_pretrained(tmp_path, use_safetensors=True).eval()
+    x, labels = torch.randn(2, 1, 8, 8), torch.tensor([3, 7])
+    with torch.no_grad():
+        assert torch.equal(model(x, 10, class_labels=labels).sample, loaded(x, 10, class_labels=labels).sample)
+
+
+# --- samplers ----------------------------------------------------------------------------------
+
+def test_ddim_at_eta_0_maps_the_same_noise_to_the_same_image_whatever_the_step_noise(tiny_unet):
+    from diffusers import DDPMScheduler
+
+    training = DDPMScheduler(num_train_timesteps=100)
+    noise = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    labels = torch.tensor([0, 3, 6, 9])
+
+    def run(kind, steps, eta, seed):
+        scheduler = guidance.sampler(kind, training, steps)
+        return guidance.sample(tiny_unet, scheduler, noise, labels, 1.0, eta=eta,
+                               generator=torch.Generator().manual_seed(seed))
+
+    assert torch.equal(run("ddim", 5, 0.0, 1), run("ddim", 5, 0.0, 2))
+    assert not torch.allclose(run("ddim", 5, 1.0, 1), run("ddim", 5, 1.0, 2), atol=1e-3)
+    assert torch.equal(run("ddim", 5, 1.0, 1), run("ddim", 5, 1.0, 1))  # seeded: repeatable all the same
+    assert not torch.allclose(run("ddpm", 100, 1.0, 1), run("ddpm", 100, 1.0, 2), atol=1e-3)  # ancestral
+    assert torch.equal(run("dpm-solver", 5, 0.0, 1), run("dpm-solver", 5, 0.0, 2))
+    assert len(guidance.sampler("ddpm", training, 100).timesteps) == 100
+
+
+def test_ddim_inversion_compares_samplers_and_measures_determinism(runs):
+    record = metrics(runs["ddim-inversion"])["metrics"]
+    rows = record["samplers"]["by_sampler"]
+    assert [(r["sampler"], r["steps"]) for r in rows] == [
+        ("DDPM (all steps)", 100), ("DDIM, eta 0", 3), ("DDIM, eta 1", 3), ("DPM-Solver++", 3)]
+    for row in rows:
+        assert 0 <= row["accuracy"] <= 1 and row["frechet_distance"] >= 0 and row["seconds"] > 0
+    assert record["samplers"]["samples"] == 20  # two per digit
+    assert record["same_noise"]["eta_0_max_difference"] == 0
+    assert record["same_noise"]["eta_1_max_difference"] > 0.01
 
 
 def test_ddim_inversion_reuses_the_models_cfg_trained(runs):

@@ -21,7 +21,7 @@ def test_corrupt_is_the_courses_uniform_mix():
 def test_run_writes_its_figures_and_the_schedules_differ_as_they_should(tmp_path, capsys):
     assert main(["demo", "noise-corruption", *TINY["noise-corruption"], "--out", str(tmp_path)]) == 0
     run = only_run(tmp_path, "noise-corruption")
-    assert_written(run, *DEMOS["noise-corruption"].figures, "forward_noising.gif")
+    assert_written(run, *DEMOS["noise-corruption"].outputs)
     record = metrics(run)
     assert record["status"] == "complete" and record["config"]["levels"] == 3
     assert set(record["timings"]) >= {"corrupt images", "total"}

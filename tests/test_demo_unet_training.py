@@ -32,13 +32,7 @@ def tiny_run(tmp_path_factory):
 
 
 def test_run_writes_every_figure_and_a_complete_record(tiny_run):
-    assert_written(
-        tiny_run,
-        *DEMOS["unet-training"].figures,
-        "training_data.png",
-        "denoising_unet2d.gif",
-        "denoising_basic_unet.gif",
-    )
+    assert_written(tiny_run, *DEMOS["unet-training"].outputs)
     record = metrics(tiny_run)
     assert record["status"] == "complete" and record["device"]["device"] == "cpu"
     assert {"train BasicUNet", "train UNet2DModel", "sample UNet2DModel", "total"} <= set(record["timings"])
