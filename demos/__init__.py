@@ -40,5 +40,11 @@ DEMOS: dict[str, DemoInfo] = {
             "Audio to mel spectrogram images and back, sample-rate mistakes, diffusion on spectrograms.",
             ("spectrogram.png", "roundtrip_spectra.png", "sample_rates.png"),
         ),
+        DemoInfo(
+            "latent-diffusion",
+            "Stable Diffusion in miniature: a VAE, a CLIP text encoder and a cross-attention UNet trained on "
+            "captioned digits, run as StableDiffusionPipeline; compression, step cost, text guidance, img2img.",
+            ("latent_space.png", "step_cost.png", "text_guidance.png", "prompts.png", "img2img_strength.png"),
+        ),
     )
 }
