@@ -121,7 +121,8 @@ def render_digits(
     style = torch.empty(count, 2, device=device)
     for start in range(0, count, chunk):
         index = picks[start : start + chunk]
-        images[start : start + len(index)], style[start : start + len(index)] = _augment(sources[index], size, generator)
+        rows = slice(start, start + len(index))
+        images[rows], style[rows] = _augment(sources[index], size, generator)
     return ImageSet(images, targets[picks], "digits", style)
 
 

@@ -25,6 +25,14 @@ START, END = "<|startoftext|>", "<|endoftext|>"
 WORD_END = "</w>"  # CLIP's marker for a token that ends a word
 
 
+def quiet() -> None:
+    """Keep transformers' notices about backends this demo does not use (torchvision image processors, which
+    importing diffusers' Stable Diffusion pipelines looks up) out of the demo's progress display."""
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+
+
 def vocabulary(words: Sequence[str]) -> tuple[dict[str, int], list[str]]:
     """CLIP-style BPE files for `words`: the token ids (letters, then every merged piece) and the merges.
     Each word is merged left to right, one letter at a time, ending in its `</w>` token."""

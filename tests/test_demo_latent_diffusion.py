@@ -42,7 +42,7 @@ def test_run_writes_every_figure_and_measures_the_parts(tiny_runs):
     assert cost["pixel"]["gflops"] > 8 * cost["latent"]["gflops"] > 0  # 16x fewer positions, a few more channels
     assert [row["scale"] for row in measured["guidance_sweep"]] == [1, 3]
     assert all(0 <= row["accuracy"] <= 1 and row["diversity"] > 0 for row in measured["guidance_sweep"])
-    assert [row["negative_prompt"] for row in measured["prompts"]] == ["", "", "", "a thin {d}", "a thick {d}"]
+    assert [row["negative_prompt"] for row in measured["prompts"]] == ["", "", "", "a thin {d}", "a thick {d}", "a {d}"]
     assert [row["denoising_steps"] for row in measured["img2img"]] == [1, 3]
 
 
