@@ -145,6 +145,10 @@ class Config:
             require(len(values) > 0, f"{_flag(name)}: give at least one value")
             for value in values:
                 require(low <= value <= high, f"{_flag(name)} {value:g}: each must be between {low:g} and {high:g}")
+        for strength in self.strengths:  # img2img runs int(steps x strength) steps, and fails on none
+            require(int(self.sampling_steps * strength) >= 1,
+                    f"--strengths {strength:g}: with --sampling-steps {self.sampling_steps}, img2img would run "
+                    f"int({self.sampling_steps} x {strength:g}) = 0 steps; raise either")
         require(1 <= self.guidance_scale <= 100, f"--guidance-scale {self.guidance_scale:g}: must be between 1 and 100")
 
 
@@ -384,6 +388,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     no_prompt = _scores(models.judge, unguided, _wanted(config, runtime))
 
     # 9. Stroke words and negative prompts; img2img; a size the pipeline refuses.
+    encoding = _encoding(pipe, runtime)
     prompt_rows, prompt_samples = _prompt_effects(config, pipe, models.judge, runtime, progress)
     img2img_rows, img2img_samples, sources = _img2img(config, pipe, models.judge, test, runtime, progress)
     size_errors = _size_errors(config, pipe)
@@ -396,7 +401,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
         _cost_figure(step_cost, out_dir / "step_cost.png"),
         _guidance_figure(config, sweep, sweep_samples, no_prompt, classifier.accuracy(
             classifier.judge(models.judge, real)[0], test.labels), text_dependence, out_dir / "text_guidance.png"),
-        _prompts_figure(config, prompt_rows, prompt_samples, out_dir / "prompts.png"),
+        _prompts_figure(config, prompt_rows, prompt_samples, encoding, out_dir / "prompts.png"),
         _img2img_figure(config, img2img_rows, img2img_samples, sources, out_dir / "img2img_strength.png"),
     ]
     progress("figures", 5, 5)
@@ -413,6 +418,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
         "real_diversity": _diversity(real_features, test.labels),
         "guidance_sweep": sweep,
         "no_prompt": no_prompt,
+        "text_encoding": encoding,
         "prompts": prompt_rows,
         "img2img": img2img_rows,
         "size_errors": size_errors,
@@ -458,6 +464,15 @@ def _text_dependence(config: Config, pipe: Any, latents: torch.Tensor, prompts: 
 def _dependence_line(losses: dict[str, float]) -> str:
     return (f"the UNet's loss on held-out latents: {losses['right']:.4f} with their captions, {losses['shuffled']:.4f} "
             f"with shuffled ones, {losses['empty']:.4f} with the empty prompt")
+
+
+@torch.no_grad()
+def _encoding(pipe: Any, runtime: Runtime, prompt: str = "a thick slanted seven") -> dict[str, Any]:
+    """What the pipeline makes of one prompt: CLIP tokens, their ids, and the shape the UNet attends to."""
+    ids = text.token_ids(pipe.tokenizer, [prompt])
+    hidden = pipe.text_encoder(ids.to(runtime.device))[0]
+    return {"prompt": prompt, "tokens": pipe.tokenizer.convert_ids_to_tokens(ids[0].tolist()),
+            "ids": ids[0].tolist(), "hidden_shape": list(hidden.shape)}
 
 
 def _wanted(config: Config, runtime: Runtime) -> torch.Tensor:
@@ -702,7 +717,8 @@ def _guidance_figure(config: Config, sweep: list[dict[str, Any]], samples: dict[
     return save_figure(figure, path)
 
 
-def _prompts_figure(config: Config, rows: list[dict[str, Any]], samples: list[torch.Tensor], path: Path) -> Path:
+def _prompts_figure(config: Config, rows: list[dict[str, Any]], samples: list[torch.Tensor], encoding: dict[str, Any],
+                    path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     shown = min(3, config.samples_per_prompt)
@@ -725,7 +741,10 @@ def _prompts_figure(config: Config, rows: list[dict[str, Any]], samples: list[to
     figure.suptitle(f"Prompts and negative prompts (guidance scale {config.guidance_scale:g}, the same noise in every "
                     "panel): the negative prompt replaces the empty prompt of the unconditional prediction, and the "
                     "sample is pushed away from it", fontsize=9)
-    figure.tight_layout()
+    figure.text(0.01, 0.02, f"tokenizer('{encoding['prompt']}'): {encoding['tokens']}\n  = input_ids "
+                f"{encoding['ids']};  text_encoder(input_ids)[0], the UNet's encoder_hidden_states: shape "
+                f"{tuple(encoding['hidden_shape'])} (SD 1.x: (1, 77, 768))", fontsize=8, family="monospace")
+    figure.tight_layout(rect=(0, 0.1, 1, 1))
     return save_figure(figure, path)
 
 

@@ -44,6 +44,9 @@ def test_run_writes_every_figure_and_measures_the_parts(tiny_runs):
     assert all(0 <= row["accuracy"] <= 1 and row["diversity"] > 0 for row in measured["guidance_sweep"])
     assert [row["negative_prompt"] for row in measured["prompts"]] == ["", "", "", "a thin {d}", "a thick {d}", "a {d}"]
     assert [row["denoising_steps"] for row in measured["img2img"]] == [1, 3]
+    assert measured["text_encoding"]["tokens"][:5] == ["<|startoftext|>", "a</w>", "thick</w>", "slanted</w>", "seven</w>"]
+    assert measured["text_encoding"]["hidden_shape"] == [1, demo.PROMPT_LENGTH, 16]
+    assert set(measured["text_dependence"]) == {"right", "shuffled", "empty"}
 
 
 def test_a_size_that_is_no_multiple_of_the_vae_factor_is_refused_by_the_pipeline(tiny_runs):
@@ -78,9 +81,13 @@ def test_a_second_run_loads_the_cached_models_instead_of_training(tiny_runs):
         "scaling_factor"]
 
 
-def test_the_pipeline_must_take_the_image_size(capsys):
-    assert main(["demo", "latent-diffusion", *TINY["latent-diffusion"], "--image-size", "20"]) == 2
-    assert "--image-size 20: StableDiffusionPipeline takes multiples of 8 only" in capsys.readouterr().err
+@pytest.mark.parametrize("argv, message", [
+    (["--image-size", "20"], "--image-size 20: StableDiffusionPipeline takes multiples of 8 only"),
+    (["--strengths", "0.2", "--sampling-steps", "4"], "img2img would run int(4 x 0.2) = 0 steps"),
+])
+def test_options_the_pipelines_cannot_take_are_refused_before_training(capsys, argv, message):
+    assert main(["demo", "latent-diffusion", *TINY["latent-diffusion"], *argv]) == 2
+    assert message in capsys.readouterr().err
 
 
 # --- captions and the tokenizer ----------------------------------------------------------------
