@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -250,13 +251,14 @@ def train_vae(config: Config, data: ImageSet, runtime: Runtime, progress: Progre
     return vae, log
 
 
-def train_pipeline(config: Config, vae: Any, data: ImageSet, runtime: Runtime, progress: Progress,
-                   folder: Path) -> tuple[Any, TrainLog]:
+def train_pipeline(config: Config, vae: Any, data: ImageSet, runtime: Runtime,
+                   progress: Progress) -> tuple[Any, TrainLog]:
     """Text encoder and UNet trained together on the VAE's scaled latents, assembled into the pipeline."""
     from diffusers import DDIMScheduler, StableDiffusionPipeline
 
     torch.manual_seed(config.seed)
-    tokenizer = text.make_tokenizer(folder, CAPTION_WORDS, PROMPT_LENGTH)
+    with tempfile.TemporaryDirectory() as folder:  # read at once; save_pretrained writes them with the pipeline
+        tokenizer = text.make_tokenizer(Path(folder), CAPTION_WORDS, PROMPT_LENGTH)
     text_encoder = text.make_text_encoder(tokenizer, config.text_width, config.text_layers,
                                           heads=max(1, config.text_width // 32))
     latent_size = config.image_size // autoencoder.factor(vae)
@@ -292,7 +294,7 @@ class Models:
     training: dict[str, Any]
 
 
-def pretrained_models(config: Config, runtime: Runtime, progress: Progress, scratch: Path) -> Models:
+def pretrained_models(config: Config, runtime: Runtime, progress: Progress) -> Models:
     """VAE, pipeline and judge from the model cache, each trained first where it is missing (or `retrain`)."""
     from diffusers import AutoencoderKL, StableDiffusionPipeline
 
@@ -312,7 +314,7 @@ def pretrained_models(config: Config, runtime: Runtime, progress: Progress, scra
     def train_pipeline_now() -> tuple[Any, dict[str, Any]]:
         vae, vae_info = cache.get_or_train(VAE_KIND, vae_settings(config), AutoencoderKL, train_vae_now, **stored)
         training["vae"] = vae_info
-        pipeline, log = train_pipeline(config, vae.to(runtime.device).eval(), data(), runtime, progress, scratch)
+        pipeline, log = train_pipeline(config, vae.to(runtime.device).eval(), data(), runtime, progress)
         return pipeline, summary(log)
 
     def train_vae_now() -> tuple[Any, dict[str, Any]]:
@@ -341,7 +343,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     text.quiet()
 
     # 1-4. VAE, text encoder + UNet, judge: from the cache, or trained now.
-    models = pretrained_models(config, runtime, progress, out_dir / "tokenizer-files")
+    models = pretrained_models(config, runtime, progress)
     if not runtime.is_main_process:
         return Result()
     pipe = models.pipeline
