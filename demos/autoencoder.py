@@ -45,7 +45,7 @@ class VAETraining(nn.Module):
     """The VAE's training forward pass as one module (so Accelerate's DDP wrapper sees one `forward`):
     encode, sample the posterior with the given noise, decode; returns the reconstruction and the KL term."""
 
-    def __init__(self, vae: AutoencoderKL) -> None:
+    def __init__(self, vae: Any) -> None:
         super().__init__()
         self.vae = vae
 

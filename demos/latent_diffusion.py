@@ -238,7 +238,7 @@ def pipeline_settings(config: Config) -> dict[str, Any]:
 def train_vae(config: Config, data: ImageSet, runtime: Runtime, progress: Progress) -> tuple[Any, TrainLog]:
     """The AutoencoderKL, its `scaling_factor` set from the training latents' std."""
     torch.manual_seed(config.seed)
-    vae = autoencoder.make_vae(config.vae_channels, config.latent_channels, config.image_size)
+    vae: Any = autoencoder.make_vae(config.vae_channels, config.latent_channels, config.image_size)
     latent = config.image_size // autoencoder.factor(vae)
     schedule = Schedule(config.vae_epochs, config.batch_size, config.vae_learning_rate, "cosine", config.warmup_steps)
     trained, log = train(autoencoder.VAETraining(vae), autoencoder.vae_loss(config.kl_weight, (
@@ -541,7 +541,7 @@ def _img2img(config: Config, pipe: Any, judge: Any, test: ImageSet, runtime: Run
     """One held-out digit of each class, redrawn as the next digit ("a one" for a zero, ...) at each strength."""
     from diffusers import StableDiffusionImg2ImgPipeline
 
-    img2img = StableDiffusionImg2ImgPipeline(**pipe.components)
+    img2img: Any = StableDiffusionImg2ImgPipeline(**pipe.components)
     img2img.set_progress_bar_config(disable=True)
     chosen = test.of_classes(range(CLASSES), 1)
     sources = chosen.floats(slice(None))
