@@ -12,6 +12,7 @@ the cost of running a demo again, or ddim-inversion after cfg.
     python benchmarks/bench_demo_quick.py unet-training
     python benchmarks/bench_demo_quick.py ddim-inversion --warm
     python benchmarks/bench_demo_quick.py fine-tuning-guidance
+    python benchmarks/bench_demo_quick.py latent-diffusion
     python benchmarks/bench_demo_quick.py noise-corruption --repeat 5 --device cpu --out quick.json
 
 Prints one JSON object: per-run seconds, medians, the ratio to the baseline, each run's stage

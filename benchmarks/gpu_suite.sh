@@ -42,4 +42,5 @@ step guidance_bench 200 python benchmarks/bench_guidance.py --course-epochs 2 --
 step unet_full 120 learnapp demo unet-training
 step audio_full 90 learnapp demo audio-spectrograms
 step noise_full 30 learnapp demo noise-corruption
+step latent_full 300 learnapp demo latent-diffusion
 echo "suite done in $((SECONDS - start))s"

@@ -63,5 +63,11 @@ DEMOS: dict[str, DemoInfo] = {
              "generated_spectrograms.png", "spectrogram_distances.png", "loss_curve.png", "denoising.gif",
              "original.wav", "roundtrip.wav"),
         ),
+        DemoInfo(
+            "latent-diffusion",
+            "Stable Diffusion in miniature: a VAE, a CLIP text encoder and a cross-attention UNet trained on "
+            "captioned digits, run as StableDiffusionPipeline; compression, step cost, text guidance, img2img.",
+            ("latent_space.png", "step_cost.png", "text_guidance.png", "prompts.png", "img2img_strength.png"),
+        ),
     )
 }

@@ -59,6 +59,9 @@ class ImageSet:
     images: torch.Tensor  # uint8, (N, 1, size, size), on the run's device
     labels: torch.Tensor  # int64, (N,), digit classes 0-9
     name: str
+    # Rendered digits only (MNIST has none): float32 (N, 2), each image's stroke threshold (lower is
+    # bolder) and forward slant (how far the top leans right, per unit of height), as `_augment` drew them.
+    style: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -70,7 +73,8 @@ class ImageSet:
     def of_classes(self, classes: Iterable[int], per_class: int) -> ImageSet:
         """The first `per_class` images of each class, class by class (fewer where the set has fewer)."""
         index = torch.cat([torch.nonzero(self.labels == c).flatten()[:per_class] for c in classes])
-        return ImageSet(self.images[index], self.labels[index], self.name)
+        return ImageSet(self.images[index], self.labels[index], self.name,
+                        None if self.style is None else self.style[index])
 
 
 def load_images(
@@ -114,10 +118,12 @@ def render_digits(
     targets = torch.tensor(labels, device=device)
     picks = torch.randint(0, len(sources), (count,), generator=generator, device=device)
     images = torch.empty(count, 1, size, size, dtype=torch.uint8, device=device)
+    style = torch.empty(count, 2, device=device)
     for start in range(0, count, chunk):
         index = picks[start : start + chunk]
-        images[start : start + len(index)] = _augment(sources[index], size, generator)
-    return ImageSet(images, targets[picks], "digits")
+        rows = slice(start, start + len(index))
+        images[rows], style[rows] = _augment(sources[index], size, generator)
+    return ImageSet(images, targets[picks], "digits", style)
 
 
 def digit_scans() -> tuple[np.ndarray, np.ndarray]:
@@ -135,7 +141,8 @@ def digit_scans() -> tuple[np.ndarray, np.ndarray]:
         return scans.images.astype(np.float32), scans.target.astype(np.int64)
 
 
-def _augment(sources: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
+def _augment(sources: torch.Tensor, size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rendered digits (uint8) and their style: stroke threshold and forward slant (see `ImageSet.style`)."""
     n, device = len(sources), sources.device
 
     def uniform(low: float, high: float) -> torch.Tensor:
@@ -160,7 +167,38 @@ def _augment(sources: torch.Tensor, size: int, generator: torch.Generator) -> to
     gain = 10.0
     low = torch.sigmoid(-threshold * gain)
     strokes = (torch.sigmoid((ink - threshold) * gain) - low) / (torch.sigmoid((1 - threshold) * gain) - low)
-    return (strokes.clamp(0, 1) * 255).round().to(torch.uint8)
+    # A vertical stroke of the scan lands where x_out = (sin(angle) - shear) / cos(angle) * y_out (y down).
+    slant = (shear - angle.sin()) / angle.cos()
+    style = torch.stack([threshold.flatten(), slant], dim=1)
+    return (strokes.clamp(0, 1) * 255).round().to(torch.uint8), style
+
+
+# --- captions: what the renderer knows about each digit, in words ------------------------------
+
+DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+STROKE_WORDS = ("thick", "thin")  # thresholds in the lowest and highest third of _augment's range
+SLANT_WORDS = ("slanted", "backslanted")  # tops leaning right or left by more than SLANT_LIMIT
+CAPTION_WORDS = ("a", *STROKE_WORDS, *SLANT_WORDS, *DIGIT_WORDS)
+THICK_BELOW, THIN_ABOVE = 0.3, 0.4
+SLANT_LIMIT = 0.12  # about a third of the images lean further right, a third further left
+
+
+def caption(digit: int, stroke: float | None = None, slant: float | None = None) -> str:
+    """"a thick slanted seven": the digit, with the stroke and slant words where they are clear."""
+    words = ["a"]
+    if stroke is not None:
+        words += ["thick"] if stroke < THICK_BELOW else ["thin"] if stroke > THIN_ABOVE else []
+    if slant is not None:
+        words += ["slanted"] if slant > SLANT_LIMIT else ["backslanted"] if slant < -SLANT_LIMIT else []
+    return " ".join([*words, DIGIT_WORDS[digit]])
+
+
+def captions(images: ImageSet) -> list[str]:
+    """A caption for every image: digit, stroke and slant for rendered digits, the digit alone for MNIST."""
+    labels = images.labels.tolist()
+    if images.style is None:
+        return [caption(digit) for digit in labels]
+    return [caption(digit, stroke, slant) for digit, (stroke, slant) in zip(labels, images.style.tolist())]
 
 
 def to_pixels(x: torch.Tensor) -> torch.Tensor:

@@ -23,18 +23,27 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import torch
 
 from learnapp.errors import UserError
 
 from .base import Progress
-from .data import ImageSet
 from .device import Runtime, make_accelerator
 
 LossFn = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
 EpochHook = Callable[[int, torch.nn.Module], None]  # (epochs done, the model in eval mode)
+
+
+class Batches(Protocol):
+    """What `train` draws batches from, already on the device: a `data.ImageSet` (images and digit labels),
+    or anything else with rows and their labels (latents and their captions' token ids)."""
+
+    @property
+    def labels(self) -> torch.Tensor: ...
+    def __len__(self) -> int: ...
+    def floats(self, index: torch.Tensor) -> torch.Tensor: ...
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,7 @@ class TrainLog:
 def train(
     model: torch.nn.Module,
     loss_fn: LossFn,
-    data: ImageSet,
+    data: Batches,
     schedule: Schedule,
     runtime: Runtime,
     seed: int,

@@ -34,6 +34,14 @@ TINY = {
         "--learning-rate", "3e-3", "--warmup-steps", "0", "--unet-channels", "8", "16", "--layers-per-block", "1",
         "--num-train-timesteps", "50", "--sampling-steps", "3", "--samples", "2", "--samples-to-audio", "1",
     ],
+    "latent-diffusion": [
+        "--device", "cpu", "--image-size", "16", "--train-images", "256", "--batch-size", "32", "--vae-channels", "8",
+        "16", "16", "--vae-epochs", "1", "--text-width", "16", "--text-layers", "1", "--unet-channels", "16", "32",
+        "--layers-per-block", "1", "--latent-batch-size", "32", "--epochs", "2", "--warmup-steps", "0",
+        "--num-train-timesteps", "100",
+        "--classifier-epochs", "1", "--guidance-scales", "1", "3", "--guidance-scale", "3", "--samples-per-prompt", "2",
+        "--sampling-steps", "3", "--strengths", "0.5", "1", "--test-images", "200",
+    ],
 }
 
 
