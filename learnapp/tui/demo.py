@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
 from learnapp.demos import DEMOS
+from learnapp.demos.estimates import quick_reference
 from learnapp.demos.runs import latest_run, run_status
 
 SHOWN_METRICS = 8
@@ -50,8 +51,8 @@ class DemoScreen(Screen[None]):
         topics = [t.title for t in self.app.deck.topics if t.demo == self.demo]
         self.query_one("#demo-about", Static).update(
             f"[b]{self.demo}[/b]: {info.summary}\nTopics: {', '.join(topics)}\n"
-            f"Run it in a shell: [b]learnapp demo {self.demo} --quick[/b] (CPU, about a minute) or without "
-            f"--quick on a GPU; r runs the quick preset here."
+            f"Run it in a shell: [b]learnapp demo {self.demo} --quick[/b] ({quick_reference(self.demo)}; a run "
+            f"prints its own estimate for the machine first) or without --quick on a GPU; r runs the quick preset here."
         )
         self.query_one("#demo-progress").display = False
         self.show_latest()
