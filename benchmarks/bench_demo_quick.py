@@ -75,7 +75,7 @@ def bench(demo: str, args: argparse.Namespace, baseline: list[float]) -> dict:
             records.append({key: record.get(key, {}) for key in ("timings", "estimate", "metrics", "device")})
 
     implied = [
-        estimates.quick_seconds_implied(e["actual_seconds"], e["work_units"], e["quick_work_units"], e["probe_gflops"])
+        estimates.quick_seconds_implied(e["actual_seconds"], e["work_units"], e["quick_work_units"], e["speed"])
         for e in (r["estimate"] for r in records)
         if e
     ]

@@ -2,14 +2,17 @@
 
 A run's work is counted in units: a demo module's own `work(config)` where it has one, else
 `work` below (training images x epochs and samples x sampling steps, each weighted by the cost of
-one UNet pass at the config's image size and widths). A ~50 ms matmul probe measures how fast
-this device is right now, under whatever else it is running. Then
+one UNet pass at the config's image size and widths). The device's speed comes from a ~50 ms
+matmul probe: on a CPU, one thread's speed (steady even on a busy machine, where threads that
+wait on each other make a two-thread probe swing a thousandfold), times the square root of the
+threads (small convolutions share out poorly), divided by how busy the machine is (the 1-minute
+load average per core, when above 1). Then
 
-    expected seconds = QUICK_SECONDS[demo] x (REFERENCE_GFLOPS / probe GFLOP/s) x (units / units of --quick)
+    expected seconds = QUICK_SECONDS[demo] x (REFERENCE_SPEED / speed) x (units / units of --quick)
 
 QUICK_SECONDS are each quick preset's seconds (the run itself, imports excluded) on the reference
-machine, a 2-core CPU whose probe reads REFERENCE_GFLOPS; they are the figures the demo screen
-and the README quote. Every run records expected and actual seconds in metrics.json, and
+machine, an idle 2-core CPU whose speed reads REFERENCE_SPEED; they are the figures the demo
+screen and the README quote. Every run records expected and actual seconds in metrics.json, and
 `benchmarks/bench_demo_quick.py --all` prints the QUICK_SECONDS its runs imply, to recalibrate.
 
 Importable without torch (the demo screen reads QUICK_SECONDS); the probe imports it when called.
@@ -17,12 +20,13 @@ Importable without torch (the demo screen reads QUICK_SECONDS); the probe import
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from typing import Any
 
 REFERENCE = "a 2-core CPU"
-REFERENCE_GFLOPS = 60.0  # the probe on the reference machine, idle, 2 threads
+REFERENCE_SPEED = 145.0  # `speed` of the reference machine, idle: one thread's 103 GFLOP/s x sqrt(2)
 QUICK_SECONDS = {  # quick preset on the reference machine, idle, empty model cache, imports excluded
     "noise-corruption": 3.0,
     "unet-training": 45.0,
@@ -50,34 +54,57 @@ def unet_pass(config: Any) -> float:
 
 
 def probe_gflops(device: Any, seconds: float = 0.05) -> float:
-    """This device's matmul speed now (GFLOP/s): the median of `PROBE_SIZE` products over about `seconds`."""
+    """Matmul speed now (GFLOP/s), on one thread on a CPU: the median of `PROBE_SIZE` products over about `seconds`."""
     import torch
 
-    a = torch.randn(PROBE_SIZE, PROBE_SIZE, device=device)
-    b = torch.randn(PROBE_SIZE, PROBE_SIZE, device=device)
-    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
-    a @ b  # first call: allocation, library start-up
-    sync()
-    rates: list[float] = []
-    ends = time.perf_counter() + seconds
-    while time.perf_counter() < ends or len(rates) < 5:
-        started = time.perf_counter()
-        a @ b
+    cpu = torch.device(device).type == "cpu"
+    threads = torch.get_num_threads()
+    if cpu:
+        torch.set_num_threads(1)
+    try:
+        a = torch.randn(PROBE_SIZE, PROBE_SIZE, device=device)
+        b = torch.randn(PROBE_SIZE, PROBE_SIZE, device=device)
+        sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+        a @ b  # first call: allocation, library start-up
         sync()
-        rates.append(2 * PROBE_SIZE**3 / max(time.perf_counter() - started, 1e-9) / 1e9)
+        rates: list[float] = []
+        ends = time.perf_counter() + seconds
+        while time.perf_counter() < ends or len(rates) < 5:
+            started = time.perf_counter()
+            a @ b
+            sync()
+            rates.append(2 * PROBE_SIZE**3 / max(time.perf_counter() - started, 1e-9) / 1e9)
+    finally:
+        torch.set_num_threads(threads)
     return statistics.median(rates)
 
 
-def expected_seconds(demo: str, units: float, quick_units: float, gflops: float) -> float | None:
-    """Seconds a run of `units` should take at `gflops`; None for a demo with no reference figure."""
+def busy_factor() -> float:
+    """How many times slower a CPU run goes for the other processes: the 1-minute load average per core, if above 1."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # Windows has no load average
+        return 1.0
+    return max(1.0, load / (os.cpu_count() or 1))
+
+
+def speed(gflops: float, device_type: str, threads: int, busy: float) -> float:
+    """The probe's figure turned into this run's speed, in REFERENCE_SPEED's terms."""
+    if device_type != "cpu":
+        return gflops
+    return gflops * threads**0.5 / busy
+
+
+def expected_seconds(demo: str, units: float, quick_units: float, speed: float) -> float | None:
+    """Seconds a run of `units` should take at `speed`; None for a demo with no reference figure."""
     if demo not in QUICK_SECONDS:
         return None
-    return QUICK_SECONDS[demo] * (REFERENCE_GFLOPS / gflops) * (units / quick_units)
+    return QUICK_SECONDS[demo] * (REFERENCE_SPEED / speed) * (units / quick_units)
 
 
-def quick_seconds_implied(actual: float, units: float, quick_units: float, gflops: float) -> float:
+def quick_seconds_implied(actual: float, units: float, quick_units: float, speed: float) -> float:
     """The QUICK_SECONDS figure a run that took `actual` seconds implies (the inverse of `expected_seconds`)."""
-    return actual * (gflops / REFERENCE_GFLOPS) * (quick_units / units)
+    return actual * (speed / REFERENCE_SPEED) * (quick_units / units)
 
 
 def describe(seconds: float) -> str:

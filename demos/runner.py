@@ -202,15 +202,20 @@ def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str,
 
 def _estimate(demo: str, module: ModuleType, config: Any, runtime: Runtime) -> dict[str, Any]:
     """How long this run should take here (`estimates.py`), with what the figure was computed from."""
+    import torch
+
     work = getattr(module, "work", estimates.work)
     units, quick_units = work(config), work(module.Config.quick())
-    gflops = estimates.probe_gflops(runtime.device)
-    expected = estimates.expected_seconds(demo, units, quick_units, gflops)
+    gflops, busy = estimates.probe_gflops(runtime.device), estimates.busy_factor()
+    speed = estimates.speed(gflops, runtime.device.type, torch.get_num_threads(), busy)
+    expected = estimates.expected_seconds(demo, units, quick_units, speed)
     return {
         "expected_seconds": None if expected is None else round(expected, 1),
         "work_units": round(units, 3),
         "quick_work_units": round(quick_units, 3),
         "probe_gflops": round(gflops, 2),
+        "busy_factor": round(busy, 2),
+        "speed": round(speed, 2),
     }
 
 
