@@ -8,7 +8,10 @@ wait on each other make a two-thread probe swing a thousandfold), times the squa
 threads (small convolutions share out poorly), divided by how busy the machine is (the 1-minute
 load average per core, when above 1). Then
 
-    expected seconds = QUICK_SECONDS[demo] x (REFERENCE_SPEED / speed) x (units / units of --quick)
+    expected seconds = QUICK_SECONDS[demo] x (REFERENCE_SPEED / speed)
+                       x (FIXED + (1 - FIXED) x units / units of --quick)
+
+(FIXED: the share of a quick run that does not grow with its work, such as figures and set-up).
 
 QUICK_SECONDS are each quick preset's seconds (the run itself, imports excluded) on the reference
 machine, an idle 2-core CPU whose speed reads REFERENCE_SPEED; they are the figures the demo
@@ -29,11 +32,12 @@ REFERENCE = "a 2-core CPU"
 REFERENCE_SPEED = 145.0  # `speed` of the reference machine, idle: one thread's 103 GFLOP/s x sqrt(2)
 QUICK_SECONDS = {  # quick preset on the reference machine, idle, empty model cache, imports excluded
     "noise-corruption": 3.0,
-    "unet-training": 45.0,
+    "unet-training": 60.0,
     "cfg": 35.0,
     "ddim-inversion": 45.0,
     "audio-spectrograms": 42.0,
 }
+FIXED = 0.15  # share of a quick run's time that does not scale with its work units
 PROBE_SIZE = 256  # matrix side: 34 MFLOP per product, under a millisecond on a CPU core pair
 
 
@@ -99,12 +103,12 @@ def expected_seconds(demo: str, units: float, quick_units: float, speed: float) 
     """Seconds a run of `units` should take at `speed`; None for a demo with no reference figure."""
     if demo not in QUICK_SECONDS:
         return None
-    return QUICK_SECONDS[demo] * (REFERENCE_SPEED / speed) * (units / quick_units)
+    return QUICK_SECONDS[demo] * (REFERENCE_SPEED / speed) * (FIXED + (1 - FIXED) * units / quick_units)
 
 
 def quick_seconds_implied(actual: float, units: float, quick_units: float, speed: float) -> float:
     """The QUICK_SECONDS figure a run that took `actual` seconds implies (the inverse of `expected_seconds`)."""
-    return actual * (speed / REFERENCE_SPEED) * (quick_units / units)
+    return actual * (speed / REFERENCE_SPEED) / (FIXED + (1 - FIXED) * units / quick_units)
 
 
 def describe(seconds: float) -> str:

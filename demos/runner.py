@@ -73,7 +73,8 @@ def build_parser(demo: str, module: ModuleType) -> argparse.ArgumentParser:
     summary = (module.__doc__ or DEMOS[demo].summary).strip().split("\n\n")[0]
     parser = _Parser(prog=f"learnapp demo {demo}", description=summary)
     parser.add_argument(
-        "--quick", action="store_true", help=f"the quick preset: a small run for a CPU ({estimates.quick_reference(demo)})"
+        "--quick", action="store_true",
+        help=f"the quick preset: a small run for a CPU ({estimates.quick_reference(demo)})",
     )
     parser.add_argument("--out", metavar="DIR", type=config_options.PARSERS[str],
                         help="parent folder for the run folder (default: the data dir's runs/)")

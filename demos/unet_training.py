@@ -27,7 +27,7 @@ is sized for a GPU: batch 256 at a constant 3e-3 after a short warm-up, bf16 aut
 `torch.compile`. The batch is a trade: on an H100 a larger one runs faster per image, but
 this short training is limited by its number of steps (after one epoch, batch 512 ended 37 %
 above the course's loss, batch 256 at 3e-3 8 % above, at 2.6x its speed). On a 2-core CPU the
-full preset takes well over an hour, the quick preset under a minute. The course trained at
+full preset takes well over an hour, the quick preset about a minute. The course trained at
 batch 128 and lr 1e-3 on MNIST for 3 epochs (`--dataset mnist --batch-size 128
 --learning-rate 1e-3 --warmup-steps 0` repeats that).
 
@@ -39,6 +39,7 @@ folder (`DDPMPipeline.from_pretrained(<run>/unet2d-pipeline)`).
 
 from __future__ import annotations
 
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,17 +129,18 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        """Under a minute on a 2-core CPU: 16x16 digits, a narrow UNet2DModel without attention (three times
-        faster on a CPU), small batches (on a CPU the number of steps limits what such a short training
-        learns, more than the images per step), 50 DDIM steps to sample."""
+        """About a minute on a 2-core CPU: 16x16 digits, a narrow UNet2DModel without attention (three times
+        faster on a CPU), 512 steps of 64 images, 50 DDIM steps to sample. Measured with the judge, its samples
+        came out recognisable at 2/3 of the real digits' rate (59 % against 88 %); 128 steps gave 23 %,
+        256 steps of 32 images 30 %."""
         return cls(
             image_size=16,
-            train_images=6_144,
-            epochs=3,
-            batch_size=32,
+            train_images=8_192,
+            epochs=4,
+            batch_size=64,
             learning_rate=4e-3,
             lr_schedule="cosine",
-            warmup_steps=20,
+            warmup_steps=10,
             unet_channels=(16, 32, 32),
             layers_per_block=1,
             attention=False,
@@ -308,12 +310,16 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
 
     # 3. UNet2DModel + DDPMScheduler: predict the noise; saved as a pipeline in the run folder.
     pipeline, unet_log = train_unet2d(config, data, runtime, progress)
+
+    # 4. The judge, from the model cache or trained now (by every process: under `accelerate launch` it is DDP).
+    judge_config = _judge_config(config)
+    judge, judge_info = pretrained_judge(judge_config, runtime, progress)
     if not runtime.is_main_process:  # under `accelerate launch`, one process samples and writes
         return Result()
     pipeline_dir = out_dir / "unet2d-pipeline"
     pipeline.save_pretrained(pipeline_dir)
 
-    # 4. Sampling, each model with its own sampler, from the same seed.
+    # 5. Sampling, each model with its own sampler, from the same seed.
     generator = torch.Generator(runtime.device).manual_seed(config.seed)
     started = time.perf_counter()
     progress("sample BasicUNet", 0, 1)
@@ -330,9 +336,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     )
     unet_seconds = time.perf_counter() - started
 
-    # 5. The judge: how many samples it recognises as a digit, against real held-out digits.
-    judge_config = _judge_config(config)
-    judge, judge_info = pretrained_judge(judge_config, runtime, progress)
+    # 6. How many samples the judge recognises as a digit, against real held-out digits.
     progress("judge samples", 0, 1)
     real = held_out(judge_config, runtime, config.test_images)
     real_share = classifier.confident_share(judge, real.floats(slice(None)), CONFIDENCE)
@@ -340,13 +344,13 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
               for name, images in (("basic_unet", basic_samples), ("unet2d", unet_samples))}
     progress("judge samples", 1, 1)
 
-    # 6. Loss by noise level, on held-out digits the models have not trained on.
+    # 7. Loss by noise level, on held-out digits the models have not trained on.
     progress("loss by noise level", 0, 1)
     levels = loss_by_level(basic, pipeline.unet, pipeline.scheduler, real.floats(slice(0, LEVEL_IMAGES)),
                            torch.Generator(runtime.device).manual_seed(config.seed + 3))
     progress("loss by noise level", 1, 1)
 
-    # 7. Figures.
+    # 8. Figures.
     progress("figures", 0, 1)
     sampler = (f"{config.sampling_steps} DDIM steps (eta {config.eta:g})" if config.sampler == "ddim"
                else f"{config.sampling_steps} DDPM steps")
@@ -471,10 +475,12 @@ def _prediction_figure(trajectories: dict[str, Trajectory], path: Path, columns:
     """For each model, x_t (top row) and the predicted x0 (bottom row) at `columns` steps, `shown` samples each."""
     import matplotlib.pyplot as plt
 
+    predicted = {name: [i for i, p in enumerate(t.predicted) if p is not None] for name, t in trajectories.items()}
+    columns = min(columns, *(len(steps) for steps in predicted.values()))
     figure, axes = plt.subplots(2 * len(trajectories), columns, figsize=(1.6 * columns, 3.6 * len(trajectories)),
                                 squeeze=False)
     for row, (name, trajectory) in enumerate(trajectories.items()):
-        steps = [i for i, p in enumerate(trajectory.predicted) if p is not None]
+        steps = predicted[name]
         picked = [steps[round(k * (len(steps) - 1) / max(1, columns - 1))] for k in range(columns)]
         for column, index in enumerate(picked):
             for offset, images in ((0, trajectory.frames[index]), (1, trajectory.predicted[index])):
@@ -542,14 +548,15 @@ def _loss_figure(basic: TrainLog, unet: TrainLog, config: Config, path: Path) ->
                     f"{config.epochs} epochs of {config.train_images:,} images, batch {config.batch_size}",
                     fontsize=10)
     unet_course = COURSE["unet2d"]
-    figure.text(0.01, -0.02, (
+    caption = (
         f"Course (grey): {COURSE_SETUP}, 3 epochs. Here: {config.dataset} {config.image_size}x{config.image_size}, "
         f"{config.train_images * config.epochs:,} images in all, batch {config.batch_size}, Adam "
-        f"{config.learning_rate:g} ({config.lr_schedule}).\nBasicUNet: the course's objective (x0 from corrupt). "
+        f"{config.learning_rate:g} ({config.lr_schedule}). BasicUNet: the course's objective (x0 from corrupt). "
         f"UNet2DModel: here it predicts the noise under DDPM; the course's {unet_course.model} "
         f"({unet_course.parameters:,} parameters) predicted {unet_course.objective}, epoch losses "
         + ", ".join(map(str, unet_course.epoch_losses)) + ": not comparable with this loss, so not drawn."
-    ), fontsize=8, va="top")
+    )
+    figure.text(0.01, -0.02, textwrap.fill(caption, 170), fontsize=8, va="top")
     figure.tight_layout()
     return save_figure(figure, path)
 
