@@ -131,8 +131,8 @@ class Config:
     def quick(cls) -> Config:
         """About a minute on a 2-core CPU: 16x16 digits, a narrow UNet2DModel without attention (three times
         faster on a CPU), 512 steps of 64 images, 50 DDIM steps to sample. Measured with the judge, its samples
-        came out recognisable at 2/3 of the real digits' rate (59 % against 88 %); 128 steps gave 23 %,
-        256 steps of 32 images 30 %."""
+        came out recognisable at 53-59 % against 88 % for real digits (0.60-0.67 of them); 128 steps gave 23 %,
+        256 steps of 32 images 30 %. The BasicUNet's reach 28-34 %: its loss levels off near 0.04 at 16x16."""
         return cls(
             image_size=16,
             train_images=8_192,
