@@ -36,8 +36,16 @@ DEMOS: dict[str, DemoInfo] = {
         DemoInfo(
             "unet-training",
             "Train the from-scratch BasicUNet and a diffusers UNet2DModel, compare losses and samples.",
-            ("loss_curves.png", "samples_basic_unet.png", "samples_unet2d.png", "training_data.png",
-             "denoising_basic_unet.gif", "denoising_unet2d.gif"),
+            (
+                "loss_curves.png",
+                "samples_basic_unet.png",
+                "samples_unet2d.png",
+                "predicted_x0.png",
+                "loss_by_noise_level.png",
+                "training_data.png",
+                "denoising_basic_unet.gif",
+                "denoising_unet2d.gif",
+            ),
         ),
         DemoInfo(
             "cfg",

@@ -75,6 +75,19 @@ def judge(model: DigitClassifier, images: torch.Tensor, batch: int = 1024) -> tu
     return torch.cat(classes), torch.cat(features)
 
 
+@torch.no_grad()
+def confident_share(model: DigitClassifier, images: torch.Tensor, threshold: float = 0.9, batch: int = 1024) -> float:
+    """The share of images in [0, 1] that the judge gives some digit a probability >= `threshold`:
+    how many look like a digit at all, whichever digit (the figure for unconditional samples)."""
+    model = model.float()
+    device = next(model.parameters()).device
+    confident = 0
+    for start in range(0, len(images), batch):
+        probabilities = model(images[start : start + batch].to(device).float()).softmax(dim=1)
+        confident += int((probabilities.max(dim=1).values >= threshold).sum())
+    return confident / max(1, len(images))
+
+
 def accuracy(predicted: torch.Tensor, wanted: torch.Tensor) -> float:
     return (predicted == wanted.to(predicted.device)).float().mean().item()
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -207,36 +208,54 @@ def pretrained_models(config: ModelConfig, runtime: Runtime, progress: Progress,
     get their models here."""
     from diffusers import DDPMPipeline
 
-    @functools.cache
-    def data() -> ImageSet:
-        progress("load data", 0, 1)
-        images = load_images(config.dataset, config.image_size, config.train_images, config.seed, runtime.device,
-                             split="train")
-        progress("load data", 1, 1)
-        return images
-
-    def trained(trainer: Any) -> Any:
-        def train_now() -> tuple[Any, dict[str, Any]]:
-            model, log = trainer(config, data(), runtime, progress)
-            return model, log.summary()
-
-        return train_now
-
-    stored = {"retrain": config.retrain, "store": runtime.is_main_process}
-    pipeline, unet_info = cache.get_or_train(UNET_KIND, unet_settings(config), DDPMPipeline, trained(train_unet),
-                                             **stored)
-    judge, judge_info = cache.get_or_train(CLASSIFIER_KIND, judge_settings(config), classifier.DigitClassifier,
-                                           trained(train_judge), **stored)
+    data = functools.cache(functools.partial(_training_data, config, runtime, progress))
+    pipeline, unet_info = cache.get_or_train(UNET_KIND, unet_settings(config), DDPMPipeline,
+                                             _trainer(train_unet, config, data, runtime, progress),
+                                             retrain=config.retrain, store=runtime.is_main_process)
+    judge, judge_info = pretrained_judge(config, runtime, progress, data)
     unet = pipeline.unet.to(runtime.device).eval()
     unet_info["parameters"] = parameters(unet)
     training = {"unet": unet_info, "classifier": judge_info}
     course_unet = None
     if course:
         course_unet, training["course_unet"] = cache.get_or_train(
-            COURSE_KIND, course_settings(config), CourseConditionedUnet, trained(train_course_unet), **stored)
+            COURSE_KIND, course_settings(config), CourseConditionedUnet,
+            _trainer(train_course_unet, config, data, runtime, progress),
+            retrain=config.retrain, store=runtime.is_main_process)
         course_unet = course_unet.to(runtime.device).eval()
         training["course_unet"]["parameters"] = parameters(course_unet)
-    return Models(unet, pipeline.scheduler, judge.to(runtime.device).eval(), training, course_unet)
+    return Models(unet, pipeline.scheduler, judge, training, course_unet)
+
+
+def pretrained_judge(config: ModelConfig, runtime: Runtime, progress: Progress,
+                     data: Callable[[], ImageSet] | None = None) -> tuple[classifier.DigitClassifier, dict[str, Any]]:
+    """The judge for `config` (its `JUDGE_SETTINGS`), from the model cache or trained now on `data()`
+    (default: the train split `config` describes), on the device in eval mode; and what metrics.json says
+    of it. unet-training judges its samples with the judge cfg trained, when their settings agree."""
+    data = data or functools.partial(_training_data, config, runtime, progress)
+    judge, info = cache.get_or_train(CLASSIFIER_KIND, judge_settings(config), classifier.DigitClassifier,
+                                     _trainer(train_judge, config, data, runtime, progress),
+                                     retrain=config.retrain, store=runtime.is_main_process)
+    return judge.to(runtime.device).eval(), info
+
+
+def _training_data(config: ModelConfig, runtime: Runtime, progress: Progress) -> ImageSet:
+    progress("load data", 0, 1)
+    images = load_images(config.dataset, config.image_size, config.train_images, config.seed, runtime.device,
+                         split="train")
+    progress("load data", 1, 1)
+    return images
+
+
+def _trainer(trainer: Any, config: ModelConfig, data: Callable[[], ImageSet], runtime: Runtime,
+             progress: Progress) -> Callable[[], tuple[Any, dict[str, Any]]]:
+    """`trainer` on the data once asked: a cached model needs no training images."""
+
+    def train_now() -> tuple[Any, dict[str, Any]]:
+        model, log = trainer(config, data(), runtime, progress)
+        return model, log.summary()
+
+    return train_now
 
 
 def held_out(config: ModelConfig, runtime: Runtime, count: int) -> ImageSet:

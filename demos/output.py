@@ -100,14 +100,22 @@ def save_gif(
     columns: int | None = None,
     scale: int = 3,
     seconds: float = 4.0,
+    beside: Sequence[Any | None] = (),
 ) -> Path:
     """An animated GIF: each frame is a batch of images tiled into a grid, with an optional caption.
-    The last frame is held for a second, so the result can be seen before the loop restarts."""
+    With `beside`, a second batch per frame (the model's predictions, say) is tiled to the right of
+    the first, or left dark where it is None. The last frame is held for a second, so the result
+    can be seen before the loop restarts."""
     from PIL import Image, ImageDraw
 
     pictures = []
     for index, frame in enumerate(frames):
         canvas = tile(frame, columns)
+        if beside:
+            right = beside[index]
+            other = tile(right, columns) if right is not None else np.full_like(canvas, 40)
+            gap = np.full((canvas.shape[0], 6, *canvas.shape[2:]), 200, np.uint8)  # a light divider
+            canvas = np.concatenate([canvas, gap, other], axis=1)
         picture = Image.fromarray(canvas).resize((canvas.shape[1] * scale, canvas.shape[0] * scale), Image.NEAREST)
         if index < len(labels):
             banner = 4 + 12 * (labels[index].count("\n") + 1)

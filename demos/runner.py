@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from learnapp import paths
 from learnapp.errors import UserError
 
-from . import DEMOS, runs
+from . import DEMOS, estimates, runs
 from . import config as config_options
 from .base import Progress
 
@@ -73,7 +73,8 @@ def build_parser(demo: str, module: ModuleType) -> argparse.ArgumentParser:
     summary = (module.__doc__ or DEMOS[demo].summary).strip().split("\n\n")[0]
     parser = _Parser(prog=f"learnapp demo {demo}", description=summary)
     parser.add_argument(
-        "--quick", action="store_true", help="the quick preset: a small run that finishes in about a minute on a CPU"
+        "--quick", action="store_true",
+        help=f"the quick preset: a small run for a CPU ({estimates.quick_reference(demo)})",
     )
     parser.add_argument("--out", metavar="DIR", type=config_options.PARSERS[str],
                         help="parent folder for the run folder (default: the data dir's runs/)")
@@ -146,13 +147,17 @@ def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str,
         "versions": output.library_versions(),
     }
     metrics_path = out_dir / output.METRICS_FILE
+    estimate = _estimate(demo, module, config, runtime)
+    record["estimate"] = estimate
 
     def finish(status: str, **extra: Any) -> None:
         if runtime.is_main_process:
+            timings = stages.seconds()
+            estimate["actual_seconds"] = timings["total"]
             record.update(
                 status=status,
                 finished=datetime.now(UTC).isoformat(timespec="seconds"),
-                timings=stages.seconds(),
+                timings=timings,
                 **extra,
             )
             record.setdefault("files", sorted(p.name for p in out_dir.iterdir() if p.name != output.METRICS_FILE))
@@ -167,6 +172,8 @@ def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str,
             + (f", {runtime.num_processes} processes" if runtime.num_processes > 1 else "")
             + f" -> {out_dir}"
         )
+        if estimate["expected_seconds"] is not None:
+            console.print(f"expected: {estimates.describe(estimate['expected_seconds'])} on {runtime.name}")
     with _Bar(console, stages, report) as progress:
         try:
             result = module.run(config, out_dir, progress)
@@ -192,6 +199,25 @@ def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str,
             console.print(f"  {path.name}")
         console.print(f"  {output.METRICS_FILE}  (config, device, versions, timings, metrics)")
     return out_dir
+
+
+def _estimate(demo: str, module: ModuleType, config: Any, runtime: Runtime) -> dict[str, Any]:
+    """How long this run should take here (`estimates.py`), with what the figure was computed from."""
+    import torch
+
+    work = getattr(module, "work", estimates.work)
+    units, quick_units = work(config), work(module.Config.quick())
+    gflops, busy = estimates.probe_gflops(runtime.device), estimates.busy_factor()
+    speed = estimates.speed(gflops, runtime.device.type, torch.get_num_threads(), busy)
+    expected = estimates.expected_seconds(demo, units, quick_units, speed)
+    return {
+        "expected_seconds": None if expected is None else round(expected, 1),
+        "work_units": round(units, 3),
+        "quick_work_units": round(quick_units, 3),
+        "probe_gflops": round(gflops, 2),
+        "busy_factor": round(busy, 2),
+        "speed": round(speed, 2),
+    }
 
 
 def _agreed_run_dir(base: Path, demo: str, runtime: Runtime) -> Path:

@@ -2,14 +2,16 @@
 
 `denoise` is the loop every diffusers pipeline runs: predict eps with the UNet, let
 `scheduler.step` take x_t to the next, less noisy x. Which sampler that is depends on the
-scheduler passed: ancestral DDPM with a `DDPMScheduler` (unet-training), deterministic or
-stochastic DDIM with a `DDIMScheduler` (audio-spectrograms).
+scheduler passed: ancestral DDPM with a `DDPMScheduler`, deterministic or stochastic DDIM with
+a `DDIMScheduler` (`step_options={"eta": 1.0}`). Each snapshot keeps x_t and, beside it, the
+clean image the model predicts at that step (the scheduler's `pred_original_sample`,
+x0 = (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t)).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -24,14 +26,17 @@ if TYPE_CHECKING:
 
 @dataclass
 class Trajectory:
-    """Snapshots of a batch on its way from noise to samples, each with a caption, for a GIF."""
+    """Snapshots of a batch on its way from noise to samples, each with a caption, for a GIF; with each,
+    the model's prediction of the clean image at that step (None where there is none yet)."""
 
     frames: list[torch.Tensor] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
+    predicted: list[torch.Tensor | None] = field(default_factory=list)
 
-    def add(self, images: torch.Tensor, label: str) -> None:
+    def add(self, images: torch.Tensor, label: str, predicted: torch.Tensor | None = None) -> None:
         self.frames.append(images.detach().cpu())
         self.labels.append(label)
+        self.predicted.append(None if predicted is None else predicted.detach().cpu())
 
 
 @torch.no_grad()
@@ -44,9 +49,11 @@ def denoise(
     runtime: Runtime,
     progress: Progress = no_progress,
     frames: int = 40,
+    step_options: dict[str, Any] | None = None,
 ) -> tuple[torch.Tensor, Trajectory]:
     """`count` samples from Gaussian noise in `steps` steps: predict eps, step x_t -> x_{t-1} with
-    `scheduler.step`. Returns images in [0, 1] and snapshots of x_t (as pixels, x/2 + 0.5) along the way."""
+    `scheduler.step` (given `step_options`, e.g. DDIM's eta). Returns images in [0, 1] and snapshots of
+    x_t and of the predicted x0 (as pixels, x/2 + 0.5) along the way."""
     size = unet.config.sample_size
     x = torch.randn(count, 1, size, size, generator=generator, device=runtime.device)
     scheduler.set_timesteps(steps)
@@ -57,10 +64,11 @@ def denoise(
     for i, t in enumerate(timesteps):
         with runtime.autocast():
             eps = unet(x, t).sample.float()
-        x = scheduler.step(eps, t, x, generator=generator).prev_sample
+        out = scheduler.step(eps, t, x, generator=generator, **(step_options or {}))
+        x = out.prev_sample
         if i in keep:
             reached = timesteps[i + 1] if i + 1 < steps else 0
-            trajectory.add(to_pixels(x), f"UNet2DModel: x_t, t = {reached}")
+            trajectory.add(to_pixels(x), f"UNet2DModel: x_t, t = {reached}", to_pixels(out.pred_original_sample))
         progress("sample UNet2DModel", i + 1, steps)
     return to_pixels(x), trajectory
 

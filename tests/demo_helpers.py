@@ -18,6 +18,8 @@ TINY = {
         "--device", "cpu", "--image-size", "8", "--train-images", "256", "--epochs", "2", "--batch-size", "32",
         "--learning-rate", "3e-3", "--warmup-steps", "0", "--unet-channels", "8", "16", "--layers-per-block", "1",
         "--num-train-timesteps", "50", "--sampling-steps", "3", "--basic-sampling-steps", "2", "--samples", "4",
+        "--classifier-images", "256", "--classifier-epochs", "1", "--classifier-batch-size", "32",
+        "--test-images", "64",
     ],
     "cfg": [*GUIDED_MODEL, "--test-images", "200", "--guidance-scales", "0", "1", "3", "--guidance-scale", "3",
             "--samples-per-class", "2", "--sampling-steps", "3"],

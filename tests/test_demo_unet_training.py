@@ -1,4 +1,5 @@
-"""unet-training end to end, tiny: its files, falling losses, the saved pipeline."""
+"""unet-training end to end, tiny: its files, falling losses, the judge's figures, what the models predict,
+the saved pipeline."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import torch
 from learnapp.cli import main
 from learnapp.demos import DEMOS
 from learnapp.demos import unet_training as demo
-from learnapp.demos.unets import make_unet2d, parameters
+from learnapp.demos.device import resolve
+from learnapp.demos.sampling import denoise
+from learnapp.demos.unets import make_scheduler, make_unet2d, parameters
 
 from demo_helpers import TINY, assert_written, metrics, only_run
 
@@ -32,7 +35,11 @@ def tiny_run(tmp_path_factory):
 
 
 def test_run_writes_every_figure_and_a_complete_record(tiny_run):
-    assert_written(tiny_run, *DEMOS["unet-training"].outputs)
+    outputs = DEMOS["unet-training"].outputs
+    assert {"predicted_x0.png", "loss_by_noise_level.png", "denoising_unet2d.gif", "denoising_basic_unet.gif"} <= set(
+        outputs
+    )
+    assert_written(tiny_run, *outputs)
     record = metrics(tiny_run)
     assert record["status"] == "complete" and record["device"]["device"] == "cpu"
     assert {"train BasicUNet", "train UNet2DModel", "sample UNet2DModel", "total"} <= set(record["timings"])
@@ -56,3 +63,61 @@ def test_saved_pipeline_loads_and_samples(tiny_run):
         batch_size=2, num_inference_steps=3, generator=torch.Generator().manual_seed(0), output_type="np"
     ).images
     assert images.shape == (2, 8, 8, 1) and 0 <= images.min() and images.max() <= 1
+
+
+def test_the_judge_scores_samples_and_real_digits(tiny_run):
+    record = metrics(tiny_run)["metrics"]
+    real = record["judge"]["real_digits_confident_share"]
+    assert 0 <= real <= 1 and record["judge"]["real_digits"] == 64
+    assert record["judge"]["classifier"]["trained_now"]  # the test's cache started empty
+    for model in ("basic_unet", "unet2d"):
+        share = record[model]["confident_share"]
+        assert 0 <= share <= 1
+        ratio = record[model]["confident_share_vs_real"]
+        assert ratio == pytest.approx(share / real) if real else ratio is None
+
+
+def test_loss_by_noise_level_covers_every_level(tiny_run):
+    record = metrics(tiny_run)["metrics"]
+    basic, unet = record["basic_unet"]["loss_by_noise_level"], record["unet2d"]["loss_by_noise_level"]
+    assert len(basic["amount"]) == len(basic["x0_mse"]) == demo.NOISE_LEVELS
+    assert len(unet["t"]) == len(unet["eps_mse"]) == len(unet["x0_mse"]) == demo.NOISE_LEVELS
+    assert unet["t"] == sorted(unet["t"]) and unet["t"][-1] < 50  # T = 50 in the tiny config
+    # Heavier corruption leaves less of the image to recover: the BasicUNet's error grows with the amount.
+    assert basic["x0_mse"][-1] > basic["x0_mse"][0]
+
+
+def test_the_course_figures_are_recorded(tiny_run):
+    course = metrics(tiny_run)["metrics"]["course"]
+    assert course["basic_unet"]["epoch_losses"] == [0.0267, 0.0207, 0.0189]
+    assert course["unet2d"]["epoch_losses"] == [0.0189, 0.0128, 0.0117]
+    assert course["unet2d"]["parameters"] == parameters(make_unet2d(demo.Config()))
+
+
+def test_gifs_show_the_predicted_x0_beside_x_t(tiny_run):
+    from PIL import Image
+
+    with Image.open(tiny_run / "denoising_unet2d.gif") as gif:
+        width = gif.size[0]
+    # Four 8x8 samples tile to 22 pixels a side; x_t and the prediction side by side, a divider between, times 3.
+    assert width == 3 * (22 + 6 + 22)
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+def test_trajectories_keep_a_prediction_of_x0_that_differs_from_x_t(sampler):
+    config = demo.Config(image_size=8, unet_channels=(8, 16), layers_per_block=1, num_train_timesteps=20,
+                         sampler=sampler, sampling_steps=4)
+    torch.manual_seed(0)
+    unet = make_unet2d(config).eval()
+    scheduler, options = demo._sampler(make_scheduler(config), config)
+    runtime = resolve("cpu")
+    _, trajectory = denoise(unet, scheduler, 3, 4, torch.Generator().manual_seed(0), runtime, step_options=options)
+    _, basic_trajectory = demo.sample_basic_unet(demo.BasicUNet().eval(), 3, 8, 4, torch.Generator().manual_seed(0),
+                                                 runtime)
+    for kept in (trajectory, basic_trajectory):
+        assert kept.predicted[0] is None  # the starting noise: nothing predicted yet
+        pairs = list(zip(kept.frames[1:], kept.predicted[1:]))
+        assert len(pairs) == 4
+        for x_t, x0 in pairs[:-1]:  # before the end, x_t still carries noise the prediction has not
+            assert x0.shape == x_t.shape and 0 <= x0.min() and x0.max() <= 1
+            assert not torch.allclose(x0, x_t, atol=1e-3)

@@ -37,7 +37,7 @@ def test_help_lists_the_config_options_with_both_presets(capsys):
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
     for flag in ("--quick", "--device {auto,cuda,mps,cpu}", "--out DIR", "--seed INT", "--unet-channels N [N ...]"):
         assert flag in text
-    assert "--batch-size INT images per step and process (default: 256; --quick: 32)" in text
+    assert "--batch-size INT images per step and process (default: 256; --quick: 64)" in text
 
 
 @pytest.mark.parametrize(

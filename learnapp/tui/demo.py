@@ -24,6 +24,7 @@ from textual.worker import get_current_worker
 
 from learnapp.content import Deck
 from learnapp.demos import DEMOS
+from learnapp.demos.estimates import quick_reference
 from learnapp.demos.runs import latest_run, read_record, run_status
 from learnapp.tui.images import ImageWidget, picture
 
@@ -79,8 +80,8 @@ class DemoScreen(Screen[None]):
         topics = [t.title for t in self.deck.topics if t.demo == self.demo]
         self.query_one("#demo-about", Static).update(
             f"[b]{self.demo}[/b]: {info.summary}\nTopics: {', '.join(topics)}\n"
-            f"Run it in a shell: [b]learnapp demo {self.demo} --quick[/b] (CPU, about a minute) or without "
-            f"--quick on a GPU; r runs the quick preset here."
+            f"Run it in a shell: [b]learnapp demo {self.demo} --quick[/b] ({quick_reference(self.demo)}; a run "
+            f"prints its own estimate for the machine first) or without --quick on a GPU; r runs the quick preset here."
         )
         self.query_one("#demo-progress").display = False
         self.show_latest()
