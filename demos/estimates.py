@@ -36,6 +36,8 @@ QUICK_SECONDS = {  # quick preset on the reference machine, idle, empty model ca
     "cfg": 35.0,
     "ddim-inversion": 45.0,
     "audio-spectrograms": 42.0,
+    "fine-tuning-guidance": 60.0,  # 69 CPU-s on one thread, busy machine: not yet measured idle
+    "latent-diffusion": 70.0,  # 78 CPU-s on one thread, busy machine: not yet measured idle
 }
 FIXED = 0.15  # share of a quick run's time that does not scale with its work units
 PROBE_SIZE = 256  # matrix side: 34 MFLOP per product, under a millisecond on a CPU core pair
