@@ -324,9 +324,15 @@ def test_the_cli_copies_checks_once_records_and_shows_the_solution_after_a_pass(
         assert [passed for _, passed, _, _ in store.exercise_checks("add-noise")] == [False, True]
 
 
+def _as_in_a_terminal() -> None:
+    # Ctrl-C in a terminal: a suite started in the background (nohup, `cmd &` in a script) ignores
+    # SIGINT, and Python would then never raise KeyboardInterrupt in the child
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_while_watching_exits_130_without_a_traceback():
     process = subprocess.Popen([sys.executable, "-m", "learnapp.cli", "exercise", "cfg"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=_as_in_a_terminal)
     try:
         assert process.stdout is not None
         assert "your file is" in process.stdout.readline()
