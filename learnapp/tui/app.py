@@ -15,6 +15,7 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
+from learnapp import paths
 from learnapp.content import Deck
 from learnapp.quiz_modes import QuizMode
 from learnapp.review_options import ReviewOptions
@@ -47,6 +48,7 @@ class LearnApp(App[None]):
         clock: Clock = utc_now,
         rng: random.Random | None = None,
         image_widget: ImageWidget | None = None,
+        formula_cache: Path | None = None,
     ) -> None:
         super().__init__()
         self.deck = deck
@@ -56,6 +58,7 @@ class LearnApp(App[None]):
         self.clock = clock
         self.rng = rng or random.Random()
         self._image_widget = image_widget
+        self.formula_cache = formula_cache or paths.cache_dir() / "formulas"
         self.new_per_day = start.new_per_day if start else NEW_PER_DAY
 
     def image_widget(self) -> ImageWidget:
@@ -81,7 +84,8 @@ class LearnApp(App[None]):
     def open_review(self, options: ReviewOptions) -> None:
         """A review session over the options' topics (all if none); home when it is dismissed."""
         screen_class = review_screen_class(options.quiz_mode)
-        screen = screen_class(self.deck, self.store, options, clock=self.clock, rng=self.rng)
+        screen = screen_class(self.deck, self.store, options, clock=self.clock, rng=self.rng,
+                              image_widget=self.image_widget, formula_cache=self.formula_cache)
         self.push_screen(screen, callback=lambda _: self.show_home())
 
     def on_open_review(self, message: messages.OpenReview) -> None:

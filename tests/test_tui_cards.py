@@ -1,0 +1,146 @@
+"""Cards on the review screens: formulas, leeches; the card browser; the progress screen's figures."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fsrs import Card, Rating, State
+from srs_support import FakeClock, utc
+from textual.widgets import Static
+
+from learnapp.content import load_deck
+from learnapp.leeches import LEECH_LAPSES
+from learnapp.review_options import ReviewOptions
+from learnapp.store import Review, Store
+from learnapp.tui.app import LearnApp
+from learnapp.tui.images import halfblock_image_widget
+
+SIZE = (100, 30)
+FORMULA_CARD = "dm-141"  # an added card: its answer is $\sqrt{\bar{\alpha}_t}\,x_0 + ...$
+
+
+@pytest.fixture(scope="module")
+def deck():
+    return load_deck()
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "progress.sqlite3") as store:
+        yield store
+
+
+@pytest.fixture
+def clock():
+    return FakeClock(utc(2026, 3, 2, 12, 0))
+
+
+def make_app(deck, store, clock, tmp_path, start=None, image_widget=None) -> LearnApp:
+    return LearnApp(
+        deck, store, runs_dir=tmp_path / "runs", start=start, clock=clock, rng=random.Random(7),
+        image_widget=image_widget or halfblock_image_widget(), formula_cache=tmp_path / "formulas",
+    )
+
+
+def text(app: LearnApp, selector: str) -> str:
+    return app.screen.query_one(selector, Static).render().plain
+
+
+def make_leech(store: Store, item_id: str, due) -> None:
+    """LEECH_LAPSES Agains on the card in Review state, the last leaving it due at `due`."""
+    reviews = []
+    for n in range(LEECH_LAPSES):
+        at = due - timedelta(days=10 * (LEECH_LAPSES - n))
+        before = Card(card_id=0, state=State.Review, step=None, stability=3.0, difficulty=5.0, due=at,
+                      last_review=at - timedelta(days=3))
+        after = Card(card_id=0, state=State.Review, step=None, stability=3.0, difficulty=5.0,
+                     due=due if n == LEECH_LAPSES - 1 else at + timedelta(days=3), last_review=at)
+        reviews.append(Review(item_id, at, Rating.Again, 3000, before, after))
+    store.merge_reviews(reviews)
+
+
+# --- formulas -------------------------------------------------------------------------------------
+
+
+async def test_a_formula_card_reads_as_unicode_not_latex(deck, store, clock, tmp_path):
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions(item_ids=(FORMULA_CARD,), cram=True))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("space")
+        await pilot.pause()
+        answer = text(app, "#answer")
+        assert "√ᾱ" in answer and "ε" in answer and "x₀" in answer
+        assert "\\" not in answer and "$" not in answer
+        # half blocks would make a formula unreadable: no pictures drawn, none rendered
+        await app.workers.wait_for_complete()
+        assert not app.screen.query(".formula") and not (tmp_path / "formulas").exists()
+
+
+async def test_multiple_choice_options_show_formulas_as_unicode(deck, store, clock, tmp_path):
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions(item_ids=(FORMULA_CARD,), cram=True, mode="choice"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        from textual.widgets import OptionList
+
+        options = app.screen.query_one(OptionList)
+        shown = [str(options.get_option_at_index(n).prompt) for n in range(options.option_count)]
+        assert any("√ᾱ" in option for option in shown)
+        assert not any("\\bar" in option for option in shown)
+
+
+async def test_a_graphics_terminal_gets_the_formulas_as_pictures_after_the_card(deck, store, clock, tmp_path):
+    from textual_image.widget import SixelImage
+
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions(item_ids=(FORMULA_CARD,), cram=True),
+                   image_widget=SixelImage)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("space")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        pictures = app.screen.query("#answer-formulas .formula")
+        assert len(pictures) == 2  # the formula and ᾱ_t on its own, each drawn once
+        assert "√ᾱ" in text(app, "#answer")  # the Unicode text stays
+        assert len(list((tmp_path / "formulas").glob("*.png"))) == 2
+
+
+# --- leeches on the review screen -----------------------------------------------------------------
+
+
+async def test_a_leech_is_named_with_its_remedy_and_can_be_suspended(deck, store, clock, tmp_path):
+    leech = deck.topic("diffusion-basics").items[0]
+    make_leech(store, leech.id, clock() - timedelta(days=1))
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions(topics=("diffusion-basics",), new_per_day=2))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert text(app, "#question").startswith(leech.question[:30])
+        note = text(app, "#leech")
+        assert "leech" in note and f"learnapp demo {deck.topic('diffusion-basics').demo}" in note
+        await pilot.press("d")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DemoScreen"
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("s")
+        await pilot.pause()
+        assert not text(app, "#question").startswith(leech.question[:30])
+        assert not app.screen.query_one("#leech").display
+        # s does nothing on a card that is not a leech
+        await pilot.press("s")
+        await pilot.pause()
+    assert store.flags() == {leech.id: (False, True)}
+    assert store.review_count() == LEECH_LAPSES  # suspending is not an answer
+
+
+async def test_a_card_that_is_not_a_leech_shows_no_leech_note(deck, store, clock, tmp_path):
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions(topics=("diffusion-basics",), new_per_day=1))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert not app.screen.query_one("#leech").display
+        await pilot.press("s")
+        await pilot.pause()
+    assert store.flags() == {}
