@@ -236,23 +236,12 @@ def _print_progress(figures: Progress, path: Path, calendar: list[tuple[date, in
     console.print(f"progress file: {path}", markup=False)
 
 
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
-
-
 def _print_retention(console: Console, figures: Progress) -> None:
-    from learnapp.stats import TRUE_RETENTION_HELP
+    from learnapp.stats import TRUE_RETENTION_HELP, retention_rows
 
-    console.print(
-        f"\nTrue retention: due reviews recalled / due reviews (desired: {_percent(figures.desired_retention)})",
-        markup=False,
-    )
-    for label, periods, fmt in (
-        ("week of", figures.retention_weeks, "%d %b"), ("month", figures.retention_months, "%b %Y")
-    ):
-        console.print(f"  {label:<9}" + "".join(f"{p.start.strftime(fmt):>10}" for p in periods), markup=False)
-        cells = (f"{_percent(p.rate)} /{p.reviews}" if p.reviews else "-" for p in periods)
-        console.print(f"  {'':<9}" + "".join(f"{cell:>10}" for cell in cells), markup=False)
+    console.print()
+    for row in retention_rows(figures):
+        console.print(row, markup=False)
     console.print(TRUE_RETENTION_HELP, markup=False, style="dim")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from fsrs import Card, Rating, State
@@ -144,3 +143,38 @@ async def test_a_card_that_is_not_a_leech_shows_no_leech_note(deck, store, clock
         await pilot.press("s")
         await pilot.pause()
     assert store.flags() == {}
+
+
+# --- the progress screen ----------------------------------------------------------------------------
+
+
+async def test_progress_shows_true_retention_the_calendar_leeches_and_what_recall_means(deck, store, clock, tmp_path):
+    from learnapp import stats
+
+    leech = deck.topic("diffusion-basics").items[1]
+    make_leech(store, leech.id, clock() + timedelta(days=3))
+    app = make_app(deck, store, clock, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ProgressScreen"
+        retention = text(app, "#retention")
+        calendar = text(app, "#calendar")
+        leeches = text(app, "#leeches")
+        assert "forecast, not a score" in text(app, "#recall-help")  # the table's "recall" column
+        assert "true retention: the share of due reviews" in text(app, "#retention-help")
+    figures = stats.progress(deck, store, now=clock())
+    assert retention.splitlines() == stats.retention_rows(figures)
+    assert "(desired: 90%)" in retention and "0% /2" in retention  # two lapses in January
+    assert calendar.splitlines()[1:] == stats.heatmap_rows(stats.review_calendar(store, now=clock()))
+    assert f"{leech.id}  {LEECH_LAPSES} lapses" in leeches
+
+
+async def test_progress_with_no_leeches_says_so(deck, store, clock, tmp_path):
+    app = make_app(deck, store, clock, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause()
+        assert text(app, "#leeches").startswith("Leeches: none")
