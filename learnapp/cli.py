@@ -319,8 +319,8 @@ def _print_cards(found: Matches) -> None:
     topic_width = max(len(card.item.topic) for card in found)
     for card in found:
         due = card.due.astimezone().strftime("%Y-%m-%d") if card.due else "-"
-        marks = "".join(mark for mark, on in (("F", card.flagged), ("S", card.suspended), ("L", card.leech)) if on)
-        head = f"{card.item.id:<{id_width}}  {card.item.topic:<{topic_width}}  {card.state:<10}  {due:<10}  {marks:<3} "
+        head = (f"{card.item.id:<{id_width}}  {card.item.topic:<{topic_width}}  {card.state:<10}  {due:<10}  "
+                f"{card.marks:<3} ")
         room = max(20, width - len(head) - 1)
         question = " ".join(card.item.question.split())
         print(head + (question if len(question) <= room else question[: room - 1] + "…"))

@@ -178,3 +178,95 @@ async def test_progress_with_no_leeches_says_so(deck, store, clock, tmp_path):
         await pilot.press("p")
         await pilot.pause()
         assert text(app, "#leeches").startswith("Leeches: none")
+
+
+# --- the card browser -------------------------------------------------------------------------------
+
+
+def card_ids(app: LearnApp) -> list[str]:
+    from textual.widgets import DataTable
+
+    table = app.screen.query_one("#cards", DataTable)
+    return [table.get_row_at(n)[0] for n in range(table.row_count)]
+
+
+async def open_browser(pilot, query: str = "") -> None:
+    await pilot.press("b")
+    await pilot.pause()
+    assert type(pilot.app.screen).__name__ == "BrowserScreen"
+    if query:
+        await pilot.press(*query)
+        await pilot.pause()
+
+
+async def test_the_browser_finds_a_card_by_a_word_and_despite_a_typo(deck, store, clock, tmp_path):
+    app = make_app(deck, store, clock, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_browser(pilot, "alphas_cumprod")
+        assert FORMULA_CARD in card_ids(app)[:3] and len(card_ids(app)) < len(deck.items)
+        await pilot.press(*["backspace"] * len("alphas_cumprod"), *"alpahs_cumprod")  # a typo
+        await pilot.pause()
+        assert FORMULA_CARD in card_ids(app)[:3]
+        everything = len(card_ids(app))
+        assert everything < len(deck.items)
+
+
+async def test_the_browser_filters_by_topic_and_shows_a_cards_history(deck, store, clock, tmp_path):
+    from textual.widgets import DataTable, Select
+
+    leech = deck.topic("diffusion-basics").items[0]
+    make_leech(store, leech.id, clock() + timedelta(days=2))
+    app = make_app(deck, store, clock, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_browser(pilot)
+        assert len(card_ids(app)) == len(deck.items)
+        app.screen.query_one("#topic-filter", Select).value = "diffusion-basics"
+        await pilot.pause()
+        assert card_ids(app) == [item.id for item in deck.topic("diffusion-basics").items]
+        app.screen.query_one("#only-leech").value = True
+        await pilot.pause()
+        assert card_ids(app) == [leech.id]
+        app.screen.query_one("#cards").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert f"{LEECH_LAPSES} answer(s), {LEECH_LAPSES} lapse(s)" in text(app, "#card-detail")
+        history = app.screen.query_one("#history", DataTable)
+        assert [history.get_row_at(n)[2] for n in range(history.row_count)] == ["Again"] * LEECH_LAPSES
+
+
+async def test_suspending_in_the_browser_takes_the_card_out_of_the_review_queue(deck, store, clock, tmp_path):
+    from learnapp.srs import build_queue
+
+    first = deck.topic("diffusion-basics").items[0]
+    assert first.id in build_queue(deck, store, clock(), topics=("diffusion-basics",)).new
+    app = make_app(deck, store, clock, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_browser(pilot, first.id)
+        await pilot.press("enter")  # from the query to the cards
+        await pilot.pause()
+        assert card_ids(app)[0] == first.id
+        await pilot.press("s", "f")
+        await pilot.pause()
+        assert store.flags() == {first.id: (True, True)}
+        assert app.screen.query_one("#cards").get_row_at(0)[4] == "FS"
+        await pilot.press("escape", "escape")  # back to the topics, then start a review of the topic
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not text(app, "#question").startswith(first.question[:30])
+    assert first.id not in build_queue(deck, store, clock(), topics=("diffusion-basics",)).new
+
+
+async def test_review_now_from_the_browser_shows_only_that_card(deck, store, clock, tmp_path):
+    card = deck.topic("audio").items[3]  # new, and past the day's new cards of a plain review
+    app = make_app(deck, store, clock, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_browser(pilot, card.id)
+        await pilot.press("enter", "r")
+        await pilot.pause()
+        assert text(app, "#question").startswith(card.question[:30])
+        assert " 1 left " in text(app, "#status")
+        await pilot.press("space", "4")  # Easy: out of the learning steps, the session is over
+        await pilot.pause()
+        assert text(app, "#status") == "Session complete"
+    assert [review.item_id for review in store.reviews()] == [card.id]

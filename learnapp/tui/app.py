@@ -22,6 +22,7 @@ from learnapp.review_options import ReviewOptions
 from learnapp.srs import NEW_PER_DAY, Clock, utc_now
 from learnapp.store import Store
 from learnapp.tui import messages
+from learnapp.tui.browser import BrowserScreen
 from learnapp.tui.demo import DemoScreen
 from learnapp.tui.help import HelpScreen
 from learnapp.tui.home import HomeScreen
@@ -96,6 +97,9 @@ class LearnApp(App[None]):
 
     def on_open_progress(self, message: messages.OpenProgress) -> None:
         self.push_screen(ProgressScreen(self.deck, self.store, clock=self.clock))
+
+    def on_open_browser(self, message: messages.OpenBrowser) -> None:
+        self.push_screen(BrowserScreen(self.deck, self.store, clock=self.clock, new_per_day=self.new_per_day))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
