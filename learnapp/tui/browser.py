@@ -17,6 +17,7 @@ from textual.widgets import Checkbox, DataTable, Footer, Input, Select, Static
 from learnapp.browse import STATES, CardIndex, history
 from learnapp.content import Deck
 from learnapp.errors import UserError
+from learnapp.formulas import to_unicode
 from learnapp.review_options import ReviewOptions
 from learnapp.srs import Clock, build_queue, format_interval
 from learnapp.store import Store
@@ -85,7 +86,7 @@ class BrowserScreen(Screen[None]):
         for card in found[:SHOWN]:
             due = card.due.astimezone().strftime("%Y-%m-%d") if card.due else "-"
             table.add_row(card.item.id, card.item.topic, card.state, due, card.marks,
-                          " ".join(card.item.question.split()), key=card.item.id)
+                          " ".join(to_unicode(card.item.question).split()), key=card.item.id)
         if keep is not None and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep))
         more = f", the first {SHOWN} shown" if len(found) > SHOWN else ""
@@ -114,7 +115,7 @@ class BrowserScreen(Screen[None]):
         reps, lapses = self.store.counters(item_id)
         entries = history(self.store, item_id)
         self.query_one("#card-detail", Static).update(
-            f"{item_id}: {' '.join(item.question.split())}\n{reps} answer(s), {lapses} lapse(s)"
+            f"{item_id}: {' '.join(to_unicode(item.question).split())}\n{reps} answer(s), {lapses} lapse(s)"
             + ("" if entries else " · never reviewed"))
         table = self.query_one("#history", DataTable)
         table.clear()
