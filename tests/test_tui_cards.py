@@ -107,6 +107,22 @@ async def test_a_graphics_terminal_gets_the_formulas_as_pictures_after_the_card(
         assert len(list((tmp_path / "formulas").glob("*.png"))) == 2
 
 
+async def test_a_formula_cache_that_cannot_be_written_leaves_the_unicode_text(deck, store, clock, tmp_path):
+    from textual_image.widget import SixelImage
+
+    (tmp_path / "formulas").write_text("a file where the cache folder should be")
+    app = make_app(deck, store, clock, tmp_path, ReviewOptions(item_ids=(FORMULA_CARD,), cram=True),
+                   image_widget=SixelImage)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("space")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not app.screen.query(".formula") and "√ᾱ" in text(app, "#answer")
+        assert app.is_running
+
+
 # --- leeches on the review screen -----------------------------------------------------------------
 
 

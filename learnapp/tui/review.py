@@ -124,7 +124,10 @@ class ReviewScreen(Screen[None]):
         from learnapp.tui.formula_images import formula_pngs
 
         assert self.formula_cache is not None
-        paths = formula_pngs(text, self.formula_cache)
+        try:
+            paths = formula_pngs(text, self.formula_cache)
+        except OSError:  # a cache that cannot be written: the Unicode text is there already
+            return
         self.app.call_from_thread(self._mount_formulas, text, container, paths, image_widget)
 
     def _mount_formulas(self, text: str, container: str, paths: list[Path], image_widget: ImageWidget) -> None:
