@@ -97,6 +97,11 @@ class CardMatch:
     def suspended(self) -> bool:
         return self.row is not None and self.row.suspended
 
+    @property
+    def marks(self) -> str:
+        """F flagged, S suspended, L leech: the browsers' one-letter marks."""
+        return "".join(mark for mark, on in (("F", self.flagged), ("S", self.suspended), ("L", self.leech)) if on)
+
 
 class CardIndex:
     """Every card of `deck` with its words and its state in `store` (see the module docstring)."""

@@ -236,23 +236,12 @@ def _print_progress(figures: Progress, path: Path, calendar: list[tuple[date, in
     console.print(f"progress file: {path}", markup=False)
 
 
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
-
-
 def _print_retention(console: Console, figures: Progress) -> None:
-    from learnapp.stats import TRUE_RETENTION_HELP
+    from learnapp.stats import TRUE_RETENTION_HELP, retention_rows
 
-    console.print(
-        f"\nTrue retention: due reviews recalled / due reviews (desired: {_percent(figures.desired_retention)})",
-        markup=False,
-    )
-    for label, periods, fmt in (
-        ("week of", figures.retention_weeks, "%d %b"), ("month", figures.retention_months, "%b %Y")
-    ):
-        console.print(f"  {label:<9}" + "".join(f"{p.start.strftime(fmt):>10}" for p in periods), markup=False)
-        cells = (f"{_percent(p.rate)} /{p.reviews}" if p.reviews else "-" for p in periods)
-        console.print(f"  {'':<9}" + "".join(f"{cell:>10}" for cell in cells), markup=False)
+    console.print()
+    for row in retention_rows(figures):
+        console.print(row, markup=False)
     console.print(TRUE_RETENTION_HELP, markup=False, style="dim")
 
 
@@ -330,8 +319,8 @@ def _print_cards(found: Matches) -> None:
     topic_width = max(len(card.item.topic) for card in found)
     for card in found:
         due = card.due.astimezone().strftime("%Y-%m-%d") if card.due else "-"
-        marks = "".join(mark for mark, on in (("F", card.flagged), ("S", card.suspended), ("L", card.leech)) if on)
-        head = f"{card.item.id:<{id_width}}  {card.item.topic:<{topic_width}}  {card.state:<10}  {due:<10}  {marks:<3} "
+        head = (f"{card.item.id:<{id_width}}  {card.item.topic:<{topic_width}}  {card.state:<10}  {due:<10}  "
+                f"{card.marks:<3} ")
         room = max(20, width - len(head) - 1)
         question = " ".join(card.item.question.split())
         print(head + (question if len(question) <= room else question[: room - 1] + "…"))

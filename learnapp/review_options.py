@@ -14,6 +14,7 @@ class ReviewOptions:
     mode: str = DEFAULT_MODE  # a key of quiz_modes.MODES
     cram: bool = False
     new_per_day: int = NEW_PER_DAY
+    item_ids: tuple[str, ...] = ()  # none: every card of the topics
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

@@ -189,8 +189,11 @@ def _practice_outcomes() -> dict[Rating, Outcome]:
 # --- the queue ------------------------------------------------------------------------------
 
 
-def select_items(deck: Deck, topics: Collection[str] | None) -> list[Item]:
-    """The deck's items in course order, only those of `topics` if given."""
+def select_items(deck: Deck, topics: Collection[str] | None,
+                 item_ids: Collection[str] | None = None) -> list[Item]:
+    """The deck's items in course order, only those of `topics` and of `item_ids` if given."""
+    if item_ids:
+        return [item for item in select_items(deck, topics) if item.id in item_ids]
     if not topics:
         return deck.items
     known = {topic.id for topic in deck.topics}
@@ -221,11 +224,12 @@ def build_queue(
     new_per_day: int = NEW_PER_DAY,
     topics: Collection[str] | None = None,
     learn_ahead: timedelta = LEARN_AHEAD,
+    item_ids: Collection[str] | None = None,
 ) -> Queue:
     """Today's queue: cards due before the next rollover, then new cards up to the day's limit."""
     day = day or LearningDay()
-    items = select_items(deck, topics)
-    wanted = deck.by_id if not topics else {item.id for item in items}
+    items = select_items(deck, topics, item_ids)
+    wanted = deck.by_id if not (topics or item_ids) else {item.id for item in items}
     # other topics, and items no longer in the deck, are left out
     due = [i for i in store.due_reviews(day.next_start(now)) if i in wanted]
     # (re)learning cards due later today wait for a later session, as in Anki
@@ -320,6 +324,7 @@ class Session:
     cram: bool = False
     learn_ahead: timedelta = LEARN_AHEAD
     mode: str = FLASHCARD  # logged with each answer
+    item_ids: Collection[str] | None = None  # only these cards (the card browser's "review now")
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -330,11 +335,11 @@ class Session:
         self._shown: _Shown | None = None
         self._history: list[_Answered] = []
         if self.cram:
-            self._main.extend(item.id for item in select_items(self.deck, self.topics))
+            self._main.extend(item.id for item in select_items(self.deck, self.topics, self.item_ids))
         else:
             queue = build_queue(
                 self.deck, self.store, self.clock(), day=self.day, new_per_day=self.new_per_day,
-                topics=self.topics, learn_ahead=self.learn_ahead,
+                topics=self.topics, learn_ahead=self.learn_ahead, item_ids=self.item_ids,
             )
             self._main.extend(queue.due + queue.new)
             self._learning.extend(sorted(queue.learning))
@@ -408,6 +413,11 @@ class Session:
             self._shown = None
         self._show(last.shown.item_id, last.shown.due)
         return self.deck.by_id[last.shown.item_id]
+
+    def skip(self) -> None:
+        """Drop the current card from this session unanswered (the learner has just suspended it)."""
+        self._require_current()
+        self._shown = None
 
     # --- internals ---
 

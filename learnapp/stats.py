@@ -315,6 +315,23 @@ def heatmap_rows(calendar: list[tuple[date, int]]) -> list[str]:
     return rows
 
 
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def retention_rows(figures: Progress) -> list[str]:
+    """True retention per week and per month as text, next to the desired retention: what the CLI
+    and the app both show (a header line, then two lines per period: their starts, their rates)."""
+    rows = [f"True retention: due reviews recalled / due reviews (desired: {percent(figures.desired_retention)})"]
+    for label, periods, fmt in (
+        ("week of", figures.retention_weeks, "%d %b"), ("month", figures.retention_months, "%b %Y")
+    ):
+        rows.append(f"  {label:<9}" + "".join(f"{p.start.strftime(fmt):>10}" for p in periods))
+        cells = (f"{percent(p.rate)} /{p.reviews}" if p.reviews else "-" for p in periods)
+        rows.append(f"  {'':<9}" + "".join(f"{cell:>10}" for cell in cells))
+    return rows
+
+
 def progress(
     deck: Deck,
     store: Store,

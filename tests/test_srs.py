@@ -320,6 +320,33 @@ def test_undo_refused_when_the_card_was_answered_elsewhere(tmp_path):
 # --- practice (cram) ------------------------------------------------------------------------
 
 
+def test_item_ids_limit_the_queue_and_the_session_to_those_cards(store):
+    deck = small_deck()
+    now = utc(2025, 6, 10, 12)
+    review_card(store, "t1-003", now - timedelta(days=3))
+    review_card(store, "t2-002", now - timedelta(days=1))
+    review_card(store, "t2-003", now + timedelta(days=2))  # not due
+    queue = build_queue(deck, store, now, day=BERLIN, new_per_day=2, item_ids={"t2-002", "t2-004", "t2-003"})
+    assert (queue.due, queue.new) == (("t2-002",), ("t2-004",))  # the day's new cards are not spent on others
+    assert not build_queue(deck, store, now, day=BERLIN, item_ids={"t2-003"})
+    assert not build_queue(deck, store, now, day=BERLIN, topics=["t1"], item_ids={"t2-002"})
+    clock = FakeClock(now)
+    session = Session(deck, store, clock=clock, day=BERLIN, item_ids={"t1-003"})
+    assert session.remaining == 1 and session.current is not None and session.current.id == "t1-003"
+    practice = Session(deck, store, clock=clock, day=BERLIN, cram=True, item_ids={"t2-003", "t1-001"})
+    assert practice.remaining == 2 and practice.current is not None and practice.current.id == "t1-001"
+
+
+def test_skip_drops_the_current_card_unanswered(store):
+    deck = small_deck()
+    clock = FakeClock(utc(2025, 6, 10, 12))
+    session = Session(deck, store, clock=clock, day=BERLIN, new_per_day=3)
+    assert session.current is not None and session.current.id == "t1-001"
+    session.skip()
+    assert session.current is not None and session.current.id == "t1-002" and session.remaining == 2
+    assert store.review_count() == 0 and session.summary().answered == 0
+
+
 def test_cram_leaves_the_store_unchanged(store):
     deck = small_deck()
     clock = FakeClock(utc(2025, 6, 10, 12))

@@ -15,12 +15,14 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
+from learnapp import paths
 from learnapp.content import Deck
 from learnapp.quiz_modes import QuizMode
 from learnapp.review_options import ReviewOptions
 from learnapp.srs import NEW_PER_DAY, Clock, utc_now
 from learnapp.store import Store
 from learnapp.tui import messages
+from learnapp.tui.browser import BrowserScreen
 from learnapp.tui.demo import DemoScreen
 from learnapp.tui.help import HelpScreen
 from learnapp.tui.home import HomeScreen
@@ -47,6 +49,7 @@ class LearnApp(App[None]):
         clock: Clock = utc_now,
         rng: random.Random | None = None,
         image_widget: ImageWidget | None = None,
+        formula_cache: Path | None = None,
     ) -> None:
         super().__init__()
         self.deck = deck
@@ -56,6 +59,7 @@ class LearnApp(App[None]):
         self.clock = clock
         self.rng = rng or random.Random()
         self._image_widget = image_widget
+        self.formula_cache = formula_cache or paths.cache_dir() / "formulas"
         self.new_per_day = start.new_per_day if start else NEW_PER_DAY
 
     def image_widget(self) -> ImageWidget:
@@ -81,7 +85,8 @@ class LearnApp(App[None]):
     def open_review(self, options: ReviewOptions) -> None:
         """A review session over the options' topics (all if none); home when it is dismissed."""
         screen_class = review_screen_class(options.quiz_mode)
-        screen = screen_class(self.deck, self.store, options, clock=self.clock, rng=self.rng)
+        screen = screen_class(self.deck, self.store, options, clock=self.clock, rng=self.rng,
+                              image_widget=self.image_widget, formula_cache=self.formula_cache)
         self.push_screen(screen, callback=lambda _: self.show_home())
 
     def on_open_review(self, message: messages.OpenReview) -> None:
@@ -92,6 +97,9 @@ class LearnApp(App[None]):
 
     def on_open_progress(self, message: messages.OpenProgress) -> None:
         self.push_screen(ProgressScreen(self.deck, self.store, clock=self.clock))
+
+    def on_open_browser(self, message: messages.OpenBrowser) -> None:
+        self.push_screen(BrowserScreen(self.deck, self.store, clock=self.clock, new_per_day=self.new_per_day))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.widgets import OptionList, Static
 
 from learnapp.content import Item
+from learnapp.formulas import to_unicode
 from learnapp.srs import MultipleChoice
 from learnapp.tui.review import ReviewScreen
 
@@ -33,7 +34,7 @@ class ChoiceScreen(ReviewScreen):
         self.choice = MultipleChoice.make(self.deck, item, self.rng)
         options = self.query_one(OptionList)
         options.clear_options()
-        options.add_options([f"{n}. {text}" for n, text in enumerate(self.choice.options, 1)])
+        options.add_options([f"{n}. {to_unicode(text)}" for n, text in enumerate(self.choice.options, 1)])
         options.disabled = False
         options.display = True
         options.highlighted = 0
@@ -62,7 +63,7 @@ class ChoiceScreen(ReviewScreen):
             feedback.set_classes("right")
         else:
             feedback.update(
-                f"[b]Wrong.[/b] The answer is {self.choice.answer + 1}:\n{self.choice.item.answer}\n"
+                f"[b]Wrong.[/b] The answer is {self.choice.answer + 1}:\n{to_unicode(self.choice.item.answer)}\n"
                 "Enter: next card"
             )
             feedback.set_classes("wrong")

@@ -6,10 +6,11 @@ from __future__ import annotations
 from fsrs import Rating
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from learnapp.content import Item
+from learnapp.formulas import to_unicode
 from learnapp.tui.review import ReviewScreen
 
 RATING_KEYS = {str(int(rating)): rating for rating in Rating}
@@ -25,6 +26,7 @@ class FlashcardScreen(ReviewScreen):
 
     def compose_answer(self) -> ComposeResult:
         yield Static(id="answer")
+        yield Vertical(id="answer-formulas", classes="formulas")
 
     def compose_controls(self) -> ComposeResult:
         with Horizontal(id="ratings"):
@@ -37,12 +39,14 @@ class FlashcardScreen(ReviewScreen):
     def present(self, item: Item) -> None:
         self.revealed = False
         answer = self.query_one("#answer", Static)
-        answer.update(item.answer)
+        answer.update(to_unicode(item.answer))
         answer.display = False
+        self.query_one("#answer-formulas").remove_children()
         self.query_one("#ratings").display = False
 
     def hide_answer_area(self) -> None:
         self.query_one("#answer").display = False
+        self.query_one("#answer-formulas").remove_children()
         self.query_one("#ratings").display = False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -55,6 +59,8 @@ class FlashcardScreen(ReviewScreen):
     def action_reveal(self) -> None:
         self.revealed = True
         self.query_one("#answer").display = True
+        if self.session.current is not None:
+            self.show_formulas(self.session.current.answer, "#answer-formulas")
         for rating, outcome in self.session.previews().items():
             self.query_one(f"#rate-{int(rating)}", Button).label = f"{int(rating)} {rating.name} · {outcome.label}"
         self.query_one("#ratings").display = True

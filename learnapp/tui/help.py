@@ -20,13 +20,26 @@ HOME_KEYS = [
     *((mode.home_key_display, mode.home_help) for mode in MODES.values()),
     ("c", "practise every card of the topic; the schedule is not touched"),
     ("d", "the topic's demo: its newest results, and running it"),
-    ("p", "progress per topic"),
+    ("p", "progress: per topic, true retention, answers per day, leeches"),
+    ("b", "the card browser: search the cards, see one's history, flag, suspend, review it now"),
 ]
 REVIEW_KEYS = [
     *(row for mode in MODES.values() for row in mode.review_keys),
     ("Enter", "home after the summary"),
     ("u", "undo the last answer"),
+    ("d", "on a leech (a card forgotten again and again): its topic's demo"),
+    ("s", "on a leech: suspend the card (the card browser brings it back)"),
     ("Esc", "back to the topics (every answer is already saved)"),
+]
+BROWSER_KEYS = [
+    ("/", "the search box: words of the question, answer, tags or id (typos are forgiven)"),
+    ("Tab", "the filters: topic, state, flagged, leech, suspended only"),
+    ("Enter", "in the search box: to the cards; on a card: its whole history"),
+    ("f", "flag or unflag the card"),
+    ("s", "suspend the card (it leaves the reviews) or bring it back"),
+    ("r", "review the card now (practice, if it is not due today)"),
+    ("d", "its topic's demo"),
+    ("Esc", "back to the topics"),
 ]
 GRADING = "\n".join(f"- *{mode.name}*: {mode.grading}" for mode in MODES.values())
 EVERYWHERE_KEYS = [
@@ -47,6 +60,9 @@ Everything works with the keyboard; the mouse works too (click rows, buttons, op
 
 How each mode grades an answer:
 {GRADING}
+
+## Card browser (b)
+{_rows(BROWSER_KEYS)}
 
 ## Everywhere
 {_rows(EVERYWHERE_KEYS)}

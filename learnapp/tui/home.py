@@ -14,7 +14,7 @@ from learnapp.quiz_modes import DEFAULT_MODE, MODES
 from learnapp.review_options import ReviewOptions
 from learnapp.srs import Clock
 from learnapp.store import Store
-from learnapp.tui.messages import OpenDemo, OpenProgress, OpenReview
+from learnapp.tui.messages import OpenBrowser, OpenDemo, OpenProgress, OpenReview
 
 ALL = "__all__"
 
@@ -26,6 +26,7 @@ class HomeScreen(Screen[None]):
         Binding("c", "cram", "Practice"),
         Binding("d", "demo", "Demo"),
         Binding("p", "progress", "Progress"),
+        Binding("b", "browse", "Cards"),
     ]
 
     def __init__(self, deck: Deck, store: Store, *, clock: Clock, new_per_day: int) -> None:
@@ -94,3 +95,6 @@ class HomeScreen(Screen[None]):
 
     def action_progress(self) -> None:
         self.post_message(OpenProgress())
+
+    def action_browse(self) -> None:
+        self.post_message(OpenBrowser())

@@ -28,3 +28,7 @@ class OpenDemo(Message):
 
 class OpenProgress(Message):
     """Show the progress figures."""
+
+
+class OpenBrowser(Message):
+    """Search and browse the cards."""
