@@ -59,8 +59,9 @@ if TYPE_CHECKING:
     from diffusers import DDIMPipeline
 
 # The files cards may point at (declared in the registry).
-(SPECTROGRAM, ROUNDTRIP, SAMPLE_RATES, TRAINING, GENERATED, DISTANCES, LOSS, ANIMATION, ORIGINAL_WAV,
- ROUNDTRIP_WAV) = DEMOS["audio-spectrograms"].outputs
+(SPECTROGRAM, ROUNDTRIP, SAMPLE_RATES, TRAINING, GENERATED, DISTANCES, LOSS, ANIMATION, ORIGINAL_WAV, ROUNDTRIP_WAV) = (
+    DEMOS["audio-spectrograms"].outputs
+)
 LESSON_RATE, MODEL_RATE = 44_100, 22_050  # the sample-rate lesson: CD audio to the course's rate
 CHUNK = 32  # clips converted per call: librosa batches the STFT and the mel projection
 # The round-trip errors, ordered as they build up: what the image loses, what the phase guess
@@ -196,8 +197,9 @@ def measure_roundtrip(clip: np.ndarray, image: np.ndarray, mel: MelSettings, see
     random_phase = audio.griffin_lim(from_image, mel, seed, n_iter=0)
     phase_only = audio.griffin_lim(true_magnitude, mel, seed)
     errors = {
-        "mel_image": audio.spectral_errors(reference, audio.stft_magnitude(audio.with_phase_of(from_image, clip, mel),
-                                                                          mel)),
+        "mel_image": audio.spectral_errors(
+            reference, audio.stft_magnitude(audio.with_phase_of(from_image, clip, mel), mel)
+        ),
         "griffin_lim": audio.spectral_errors(reference, audio.stft_magnitude(phase_only, mel)),
         "roundtrip": audio.spectral_errors(reference, audio.stft_magnitude(roundtrip, mel)),
         "random_phase": audio.spectral_errors(reference, audio.stft_magnitude(random_phase, mel)),
@@ -248,14 +250,16 @@ def sample_rate_versions() -> dict[str, tuple[np.ndarray, int, str]]:
 # --- 4. diffusion on spectrograms ---------------------------------------------------------------
 
 
-def spectrogram_dataset(config: Config, mel: MelSettings, device: torch.device, progress: Progress,
-                        held_out: bool = False) -> ImageSet:
+def spectrogram_dataset(
+    config: Config, mel: MelSettings, device: torch.device, progress: Progress, held_out: bool = False
+) -> ImageSet:
     """`train_clips` synthetic clips, the four kinds in turn, as mel images downscaled to
     `image_size` (averaging dB values), on `device`. Each chunk of clips has its own seed, so the
     set is the same however many threads make it. `held_out`: `samples` clips more of the same
     kinds, from other seeds, that the model never sees (what real new clips look like to it)."""
-    total, stage = (config.samples, "make held-out spectrograms") if held_out else (config.train_clips,
-                                                                                     "make spectrograms")
+    total, stage = (
+        (config.samples, "make held-out spectrograms") if held_out else (config.train_clips, "make spectrograms")
+    )
 
     def chunk(start: int) -> torch.Tensor:
         rng = np.random.default_rng([config.seed, start, *([1] if held_out else [])])
@@ -469,8 +473,12 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
         f"UNet2DModel ({parameters(unet):,} parameters): {log.images:,} images in {log.seconds:.1f} s, "
         f"epoch losses {log.epoch_losses[0]:.4f} -> {log.epoch_losses[-1]:.4f}"
     )
-    summary.append("Distance to the nearest training spectrogram (RMS, grey range 1), median: " + ", ".join(
-        f"{name.replace('_', '-')} {distances.median().item():.3f}" for name, (distances, _) in nearest.items()))
+    summary.append(
+        "Distance to the nearest training spectrogram (RMS, grey range 1), median: "
+        + ", ".join(
+            f"{name.replace('_', '-')} {distances.median().item():.3f}" for name, (distances, _) in nearest.items()
+        )
+    )
     summary.append(f"Load the model: DDIMPipeline.from_pretrained('{out_dir / 'spectrogram-pipeline'}')")
     return Result(files=files, metrics=metrics, summary=summary)
 
@@ -694,8 +702,14 @@ def _mel_grid(images: np.ndarray, titles: list[str], mel: MelSettings, title: st
     return save_figure(figure, path)
 
 
-def _distances_figure(nearest: dict[str, tuple[torch.Tensor, torch.Tensor]], generated: torch.Tensor,
-                      data: ImageSet, mel: MelSettings, config: Config, path: Path) -> Path:
+def _distances_figure(
+    nearest: dict[str, tuple[torch.Tensor, torch.Tensor]],
+    generated: torch.Tensor,
+    data: ImageSet,
+    mel: MelSettings,
+    config: Config,
+    path: Path,
+) -> Path:
     import matplotlib.pyplot as plt
 
     shown = min(4, len(generated))
@@ -709,26 +723,36 @@ def _distances_figure(nearest: dict[str, tuple[torch.Tensor, torch.Tensor]], gen
         median = distances.median().item()  # torch's median (the lower middle value), as metrics.json has it
         strip.plot([median, median], [row - 0.3, row + 0.3], color="black", linewidth=2)
         strip.annotate(f"median {median:.3f}", (median, row + 0.32), ha="center", fontsize=8)
-    strip.set_yticks(range(len(nearest)), [DISTANCE_SETS[name].replace(": ", ":\n") for name in nearest],
-                     fontsize=8)
+    strip.set_yticks(range(len(nearest)), [DISTANCE_SETS[name].replace(": ", ":\n") for name in nearest], fontsize=8)
     strip.set_xlim(left=0)
-    strip.set(xlabel="RMS difference to the nearest training spectrogram\n(grey levels in [0, 1]; lower is closer)",
-              title=f"{len(data)} training spectrograms at {config.image_size}x{config.image_size}")
+    strip.set(
+        xlabel="RMS difference to the nearest training spectrogram\n(grey levels in [0, 1]; lower is closer)",
+        title=f"{len(data)} training spectrograms at {config.image_size}x{config.image_size}",
+    )
 
     _, index = nearest["generated"]
     for column in range(shown):
-        for row, (image, label) in enumerate((
-            ((generated[column, 0] * 255).round().to(torch.uint8).cpu().numpy(), f"sample {column + 1}"),
-            (data.images[int(index[column]), 0].cpu().numpy(),
-             (f"its nearest training clip\n({audio.TRAINING_KINDS[int(index[column]) % len(audio.TRAINING_KINDS)]}, "
-              f"{nearest['generated'][0][column].item():.3f} away)")),
-        )):
+        for row, (image, label) in enumerate(
+            (
+                ((generated[column, 0] * 255).round().to(torch.uint8).cpu().numpy(), f"sample {column + 1}"),
+                (
+                    data.images[int(index[column]), 0].cpu().numpy(),
+                    (
+                        f"its nearest training clip\n({audio.TRAINING_KINDS[int(index[column]) % len(audio.TRAINING_KINDS)]}, "
+                        f"{nearest['generated'][0][column].item():.3f} away)"
+                    ),
+                ),
+            )
+        ):
             ax = figure.add_subplot(grid[row, 1 + column])
             _show_mel(ax, image, mel)
             ax.set_title(label, fontsize=8)
             ax.label_outer()
-    figure.suptitle("Do the samples look like the training spectrograms? Nearer than noise, and (ideally) as near "
-                    "as clips of the same kinds the model never saw", fontsize=10)
+    figure.suptitle(
+        "Do the samples look like the training spectrograms? Nearer than noise, and (ideally) as near "
+        "as clips of the same kinds the model never saw",
+        fontsize=10,
+    )
     figure.tight_layout()
     return save_figure(figure, path)
 

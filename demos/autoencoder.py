@@ -30,9 +30,15 @@ def make_vae(channels: tuple[int, ...], latent_channels: int, image_size: int) -
 
     blocks = len(channels)
     return AutoencoderKL(
-        in_channels=1, out_channels=1, latent_channels=latent_channels, sample_size=image_size,
-        down_block_types=("DownEncoderBlock2D",) * blocks, up_block_types=("UpDecoderBlock2D",) * blocks,
-        block_out_channels=channels, layers_per_block=1, norm_num_groups=min(32, math.gcd(*channels)),
+        in_channels=1,
+        out_channels=1,
+        latent_channels=latent_channels,
+        sample_size=image_size,
+        down_block_types=("DownEncoderBlock2D",) * blocks,
+        up_block_types=("UpDecoderBlock2D",) * blocks,
+        block_out_channels=channels,
+        layers_per_block=1,
+        norm_num_groups=min(32, math.gcd(*channels)),
     )
 
 
@@ -70,15 +76,20 @@ def vae_loss(kl_weight: float, latent_shape: tuple[int, ...]) -> Any:
 @torch.no_grad()
 def encode(vae: Any, images: torch.Tensor, batch: int = 512) -> torch.Tensor:
     """The posterior means (unscaled latents) of images in [0, 1], float32."""
-    return torch.cat([vae.encode(images[i : i + batch] * 2 - 1).latent_dist.mean.float()
-                      for i in range(0, len(images), batch)])
+    return torch.cat(
+        [vae.encode(images[i : i + batch] * 2 - 1).latent_dist.mean.float() for i in range(0, len(images), batch)]
+    )
 
 
 @torch.no_grad()
 def decode(vae: Any, latents: torch.Tensor, batch: int = 512) -> torch.Tensor:
     """Images in [0, 1] from unscaled latents."""
-    return torch.cat([(vae.decode(latents[i : i + batch]).sample.float() / 2 + 0.5).clamp(0, 1)
-                      for i in range(0, len(latents), batch)])
+    return torch.cat(
+        [
+            (vae.decode(latents[i : i + batch]).sample.float() / 2 + 0.5).clamp(0, 1)
+            for i in range(0, len(latents), batch)
+        ]
+    )
 
 
 def measure_scale(latents: torch.Tensor) -> float:
@@ -106,5 +117,8 @@ class Compression:
 
 def compression(vae: Any, image_size: int) -> Compression:
     down = factor(vae)
-    return Compression((vae.config.in_channels, image_size, image_size),
-                       (vae.config.latent_channels, image_size // down, image_size // down), down)
+    return Compression(
+        (vae.config.in_channels, image_size, image_size),
+        (vae.config.latent_channels, image_size // down, image_size // down),
+        down,
+    )

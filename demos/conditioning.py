@@ -83,12 +83,22 @@ class ModelConfig:
     seed: int = field(default=0, metadata={"help": "seed for data, initial weights and sampling noise"})
 
     def __post_init__(self) -> None:
-        at_least(self, 1, "train_images", "epochs", "batch_size", "layers_per_block", "num_train_timesteps",
-                 "classifier_epochs")
+        at_least(
+            self,
+            1,
+            "train_images",
+            "epochs",
+            "batch_size",
+            "layers_per_block",
+            "num_train_timesteps",
+            "classifier_epochs",
+        )
         at_least(self, 0, "warmup_steps", "guidance_scale", "seed")
         positive(self, "learning_rate")
-        require(0 < self.label_dropout < 1,
-                f"--label-dropout {self.label_dropout}: must be between 0 and 1 (the null class must be trained)")
+        require(
+            0 < self.label_dropout < 1,
+            f"--label-dropout {self.label_dropout}: must be between 0 and 1 (the null class must be trained)",
+        )
         unet_widths(self.unet_channels)
         halvable(self.image_size, len(self.unet_channels) - 1)
 
@@ -97,8 +107,16 @@ class ModelConfig:
 # (three times faster on a CPU), three epochs: cfg trains two of them (diffusers' conditioning and
 # the course's) within its minute.
 QUICK_MODEL: dict[str, Any] = dict(
-    image_size=16, train_images=3_072, epochs=3, batch_size=32, learning_rate=4e-3, warmup_steps=10,
-    unet_channels=(16, 32, 32), layers_per_block=1, attention=False, classifier_epochs=3,
+    image_size=16,
+    train_images=3_072,
+    epochs=3,
+    batch_size=32,
+    learning_rate=4e-3,
+    warmup_steps=10,
+    unet_channels=(16, 32, 32),
+    layers_per_block=1,
+    attention=False,
+    classifier_epochs=3,
 )
 RUN_ONLY = {"device", "compile", "retrain", "guidance_scale"}  # not part of the cache keys
 JUDGE_SETTINGS = ("dataset", "image_size", "train_images", "batch_size", "classifier_epochs", "precision", "seed")
@@ -106,8 +124,11 @@ JUDGE_SETTINGS = ("dataset", "image_size", "train_images", "batch_size", "classi
 
 def unet_settings(config: ModelConfig) -> dict[str, Any]:
     """The settings that decide the UNet's trained weights: its cache key."""
-    return {f.name: getattr(config, f.name) for f in dataclasses.fields(ModelConfig)
-            if f.name not in RUN_ONLY and f.name != "classifier_epochs"}
+    return {
+        f.name: getattr(config, f.name)
+        for f in dataclasses.fields(ModelConfig)
+        if f.name not in RUN_ONLY and f.name != "classifier_epochs"
+    }
 
 
 def course_settings(config: ModelConfig) -> dict[str, Any]:
@@ -178,8 +199,16 @@ def train_unet(
     torch.manual_seed(config.seed)
     scheduler = make_scheduler(config)
     unet = make_unet2d(config, num_class_embeds=CLASSES + 1, attention=config.attention)
-    unet, log = train(unet, guidance_loss(scheduler, config.label_dropout), data, Schedule.of(config), runtime,
-                      config.seed, progress, "train UNet")
+    unet, log = train(
+        unet,
+        guidance_loss(scheduler, config.label_dropout),
+        data,
+        Schedule.of(config),
+        runtime,
+        config.seed,
+        progress,
+        "train UNet",
+    )
     return DDPMPipeline(unet=unet, scheduler=scheduler), log
 
 
@@ -189,8 +218,16 @@ def train_course_unet(
     """The course's class-conditioned UNet, trained like `train_unet`'s (same data, schedule, seed) but
     with every label kept."""
     torch.manual_seed(config.seed)
-    model, log = train(CourseConditionedUnet.of(config), guidance_loss(make_scheduler(config), 0.0), data,
-                       Schedule.of(config), runtime, config.seed, progress, "train course's UNet")
+    model, log = train(
+        CourseConditionedUnet.of(config),
+        guidance_loss(make_scheduler(config), 0.0),
+        data,
+        Schedule.of(config),
+        runtime,
+        config.seed,
+        progress,
+        "train course's UNet",
+    )
     return model, log
 
 
@@ -209,9 +246,14 @@ def pretrained_models(config: ModelConfig, runtime: Runtime, progress: Progress,
     from diffusers import DDPMPipeline
 
     data = functools.cache(functools.partial(_training_data, config, runtime, progress))
-    pipeline, unet_info = cache.get_or_train(UNET_KIND, unet_settings(config), DDPMPipeline,
-                                             _trainer(train_unet, config, data, runtime, progress),
-                                             retrain=config.retrain, store=runtime.is_main_process)
+    pipeline, unet_info = cache.get_or_train(
+        UNET_KIND,
+        unet_settings(config),
+        DDPMPipeline,
+        _trainer(train_unet, config, data, runtime, progress),
+        retrain=config.retrain,
+        store=runtime.is_main_process,
+    )
     judge, judge_info = pretrained_judge(config, runtime, progress, data)
     unet = pipeline.unet.to(runtime.device).eval()
     unet_info["parameters"] = parameters(unet)
@@ -219,36 +261,48 @@ def pretrained_models(config: ModelConfig, runtime: Runtime, progress: Progress,
     course_unet = None
     if course:
         course_unet, training["course_unet"] = cache.get_or_train(
-            COURSE_KIND, course_settings(config), CourseConditionedUnet,
+            COURSE_KIND,
+            course_settings(config),
+            CourseConditionedUnet,
             _trainer(train_course_unet, config, data, runtime, progress),
-            retrain=config.retrain, store=runtime.is_main_process)
+            retrain=config.retrain,
+            store=runtime.is_main_process,
+        )
         course_unet = course_unet.to(runtime.device).eval()
         training["course_unet"]["parameters"] = parameters(course_unet)
     return Models(unet, pipeline.scheduler, judge, training, course_unet)
 
 
-def pretrained_judge(config: ModelConfig, runtime: Runtime, progress: Progress,
-                     data: Callable[[], ImageSet] | None = None) -> tuple[classifier.DigitClassifier, dict[str, Any]]:
+def pretrained_judge(
+    config: ModelConfig, runtime: Runtime, progress: Progress, data: Callable[[], ImageSet] | None = None
+) -> tuple[classifier.DigitClassifier, dict[str, Any]]:
     """The judge for `config` (its `JUDGE_SETTINGS`), from the model cache or trained now on `data()`
     (default: the train split `config` describes), on the device in eval mode; and what metrics.json says
     of it. unet-training judges its samples with the judge cfg trained, when their settings agree."""
     data = data or functools.partial(_training_data, config, runtime, progress)
-    judge, info = cache.get_or_train(CLASSIFIER_KIND, judge_settings(config), classifier.DigitClassifier,
-                                     _trainer(train_judge, config, data, runtime, progress),
-                                     retrain=config.retrain, store=runtime.is_main_process)
+    judge, info = cache.get_or_train(
+        CLASSIFIER_KIND,
+        judge_settings(config),
+        classifier.DigitClassifier,
+        _trainer(train_judge, config, data, runtime, progress),
+        retrain=config.retrain,
+        store=runtime.is_main_process,
+    )
     return judge.to(runtime.device).eval(), info
 
 
 def _training_data(config: ModelConfig, runtime: Runtime, progress: Progress) -> ImageSet:
     progress("load data", 0, 1)
-    images = load_images(config.dataset, config.image_size, config.train_images, config.seed, runtime.device,
-                         split="train")
+    images = load_images(
+        config.dataset, config.image_size, config.train_images, config.seed, runtime.device, split="train"
+    )
     progress("load data", 1, 1)
     return images
 
 
-def _trainer(trainer: Any, config: ModelConfig, data: Callable[[], ImageSet], runtime: Runtime,
-             progress: Progress) -> Callable[[], tuple[Any, dict[str, Any]]]:
+def _trainer(
+    trainer: Any, config: ModelConfig, data: Callable[[], ImageSet], runtime: Runtime, progress: Progress
+) -> Callable[[], tuple[Any, dict[str, Any]]]:
     """`trainer` on the data once asked: a cached model needs no training images."""
 
     def train_now() -> tuple[Any, dict[str, Any]]:
@@ -260,5 +314,4 @@ def _trainer(trainer: Any, config: ModelConfig, data: Callable[[], ImageSet], ru
 
 def held_out(config: ModelConfig, runtime: Runtime, count: int) -> ImageSet:
     """Real digits from the test split: neither model has seen these handwritten scans."""
-    return load_images(config.dataset, config.image_size, count, config.seed + 1,
-                       runtime.device, split="test")
+    return load_images(config.dataset, config.image_size, count, config.seed + 1, runtime.device, split="test")

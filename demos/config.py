@@ -58,8 +58,10 @@ def at_most(config: Any, name: str, limit: str) -> None:
 
 def unet_widths(widths: tuple[int, ...]) -> None:
     """UNet2DModel block widths: two or more, each a multiple of 8 (its group norms need it)."""
-    require(len(widths) >= 2 and all(c >= 8 and c % 8 == 0 for c in widths),
-            f"--unet-channels {' '.join(map(str, widths))}: need two or more widths, multiples of 8")
+    require(
+        len(widths) >= 2 and all(c >= 8 and c % 8 == 0 for c in widths),
+        f"--unet-channels {' '.join(map(str, widths))}: need two or more widths, multiples of 8",
+    )
 
 
 def halvable(size: int, times: int, name: str = "image_size") -> None:

@@ -73,8 +73,9 @@ class ImageSet:
     def of_classes(self, classes: Iterable[int], per_class: int) -> ImageSet:
         """The first `per_class` images of each class, class by class (fewer where the set has fewer)."""
         index = torch.cat([torch.nonzero(self.labels == c).flatten()[:per_class] for c in classes])
-        return ImageSet(self.images[index], self.labels[index], self.name,
-                        None if self.style is None else self.style[index])
+        return ImageSet(
+            self.images[index], self.labels[index], self.name, None if self.style is None else self.style[index]
+        )
 
 
 def load_images(
@@ -107,7 +108,11 @@ def _part(split: Split, held_out: int) -> slice:
 
 
 def render_digits(
-    count: int, size: int, generator: torch.Generator, device: torch.device | str, chunk: int = 8192,
+    count: int,
+    size: int,
+    generator: torch.Generator,
+    device: torch.device | str,
+    chunk: int = 8192,
     split: Split = "all",
 ) -> ImageSet:
     scans, labels = digit_scans()
@@ -184,7 +189,7 @@ SLANT_LIMIT = 0.12  # about a third of the images lean further right, a third fu
 
 
 def caption(digit: int, stroke: float | None = None, slant: float | None = None) -> str:
-    """"a thick slanted seven": the digit, with the stroke and slant words where they are clear."""
+    """ "a thick slanted seven": the digit, with the stroke and slant words where they are clear."""
     words = ["a"]
     if stroke is not None:
         words += ["thick"] if stroke < THICK_BELOW else ["thin"] if stroke > THIN_ABOVE else []

@@ -81,8 +81,9 @@ def sampler(kind: SamplerKind, training_scheduler: Any, steps: int) -> Any:
     else:
         # Its counterpart of that clamp (unclamped, a small model's x_0 estimates near t = T reach +-30 and the
         # samples saturate): dynamic thresholding, here a plain clamp to [-1, 1], as diffusers advises for pixels.
-        scheduler = DPMSolverMultistepScheduler.from_config(training_scheduler.config, thresholding=True,
-                                                            sample_max_value=1.0)
+        scheduler = DPMSolverMultistepScheduler.from_config(
+            training_scheduler.config, thresholding=True, sample_max_value=1.0
+        )
     scheduler.set_timesteps(steps)
     return scheduler
 
@@ -93,9 +94,18 @@ _SHARED: dict[str, Any] = dict(timestep_spacing="leading", set_alpha_to_one=True
 
 
 @torch.no_grad()
-def sample(unet: Any, scheduler: Any, x: torch.Tensor, labels: torch.Tensor, scale: float, start: int = 0,
-           eta: float = 0.0, generator: torch.Generator | None = None, progress: Progress = no_progress,
-           stage: str = "sample") -> torch.Tensor:
+def sample(
+    unet: Any,
+    scheduler: Any,
+    x: torch.Tensor,
+    labels: torch.Tensor,
+    scale: float,
+    start: int = 0,
+    eta: float = 0.0,
+    generator: torch.Generator | None = None,
+    progress: Progress = no_progress,
+    stage: str = "sample",
+) -> torch.Tensor:
     """Sample from `x` at `scheduler.timesteps[start]` down to x_0 (in [-1, 1], not clamped), guided by `scale`,
     with any diffusers scheduler (`sampler`); fresh noise, where the scheduler adds any, comes from `generator`.
     For DDIM, `eta` 0 is deterministic; 1 adds as much fresh noise per step as DDPM does.
@@ -107,16 +117,33 @@ def sample(unet: Any, scheduler: Any, x: torch.Tensor, labels: torch.Tensor, sca
 
 
 @torch.no_grad()
-def invert(unet: Any, inverse: Any, x0: torch.Tensor, labels: torch.Tensor, scale: float = 1.0,
-           steps: int | None = None, progress: Progress = no_progress, stage: str = "invert") -> torch.Tensor:
+def invert(
+    unet: Any,
+    inverse: Any,
+    x0: torch.Tensor,
+    labels: torch.Tensor,
+    scale: float = 1.0,
+    steps: int | None = None,
+    progress: Progress = no_progress,
+    stage: str = "invert",
+) -> torch.Tensor:
     """DDIM inversion: the first `steps` (default: all) inverse steps from the clean image `x0` in [-1, 1].
     After k steps the result sits at `inverse.timesteps[k - 1]`, which is
     `scheduler.timesteps[len - k]` for the matching forward scheduler: continue sampling from there."""
     return _walk(unet, inverse, inverse.timesteps[:steps], x0, labels, scale, progress, stage)
 
 
-def _walk(unet: Any, scheduler: Any, timesteps: torch.Tensor, x: torch.Tensor, labels: torch.Tensor, scale: float,
-          progress: Progress, stage: str, **step_options: Any) -> torch.Tensor:
+def _walk(
+    unet: Any,
+    scheduler: Any,
+    timesteps: torch.Tensor,
+    x: torch.Tensor,
+    labels: torch.Tensor,
+    scale: float,
+    progress: Progress,
+    stage: str,
+    **step_options: Any,
+) -> torch.Tensor:
     # The UNet gets its timesteps from one copy on the device: a CPU timestep would be copied at
     # every step, and a copy from pageable memory waits for the GPU to finish what it was given.
     on_device = timesteps.to(x.device)

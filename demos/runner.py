@@ -13,10 +13,11 @@ import importlib
 import re
 import signal
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from learnapp import paths
 from learnapp.errors import UserError
@@ -73,11 +74,16 @@ def build_parser(demo: str, module: ModuleType) -> argparse.ArgumentParser:
     summary = (module.__doc__ or DEMOS[demo].summary).strip().split("\n\n")[0]
     parser = _Parser(prog=f"learnapp demo {demo}", description=summary)
     parser.add_argument(
-        "--quick", action="store_true",
+        "--quick",
+        action="store_true",
         help=f"the quick preset: a small run for a CPU ({estimates.quick_reference(demo)})",
     )
-    parser.add_argument("--out", metavar="DIR", type=config_options.PARSERS[str],
-                        help="parent folder for the run folder (default: the data dir's runs/)")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        type=config_options.PARSERS[str],
+        help="parent folder for the run folder (default: the data dir's runs/)",
+    )
     config_class = module.Config
     config_options.add_options(parser, config_class, config_class(), config_class.quick())
     return parser
@@ -118,8 +124,9 @@ def run_quick(demo: str, base: Path, report: Progress) -> Path:
     return execute(demo, module, module.Config.quick(), base, "quick", report)
 
 
-def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str,
-            report: Progress | None = None) -> Path:
+def execute(
+    demo: str, module: ModuleType, config: Any, base: Path, preset: str, report: Progress | None = None
+) -> Path:
     """Run `module` with `config` in a fresh folder under `base/<demo>/` and return the folder.
 
     Progress goes to `report` if given (the run is silent), else to a rich progress bar.

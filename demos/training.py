@@ -190,8 +190,10 @@ def _check_finite(losses: list[float], stage: str, first_step: int = 0) -> None:
     """A loss that is NaN or infinite will not come back: stop with the reason instead of writing NaN figures."""
     for step, value in enumerate(losses, first_step):
         if not math.isfinite(value):
-            raise UserError(f"{stage}: the loss became {value} at step {step + 1} (training diverged); "
-                            "try a smaller --learning-rate")
+            raise UserError(
+                f"{stage}: the loss became {value} at step {step + 1} (training diverged); "
+                "try a smaller --learning-rate"
+            )
 
 
 def final_loss(log: TrainLog) -> float:

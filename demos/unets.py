@@ -32,8 +32,9 @@ class UNetSettings(Protocol):
     def num_train_timesteps(self) -> int: ...
 
 
-def make_unet2d(config: UNetSettings, num_class_embeds: int | None = None, attention: bool = True,
-                in_channels: int = 1) -> UNet2DModel:
+def make_unet2d(
+    config: UNetSettings, num_class_embeds: int | None = None, attention: bool = True, in_channels: int = 1
+) -> UNet2DModel:
     """The course's UNet2DModel: plain ResNet blocks at full size, attention blocks below it; with
     `attention` False, plain blocks there too (three times faster on a CPU; the middle block keeps
     diffusers' one self-attention layer either way). With `num_class_embeds`, a learned vector per
