@@ -155,7 +155,7 @@ def measure(cards: int, runs: int, answers: int, folder: Path) -> dict[str, floa
         ratings = list(Rating)
         times = []
         for n in range(answers):
-            session.current  # the card is shown (loaded, four outcomes previewed) before timing
+            _ = session.current  # the card is shown (loaded, four outcomes previewed) before timing
             start = time.perf_counter()
             session.answer(ratings[n % 4])
             times.append(time.perf_counter() - start)
@@ -163,8 +163,8 @@ def measure(cards: int, runs: int, answers: int, folder: Path) -> dict[str, floa
         result["answer"] = statistics.median(times)
         result["answer_p95"] = times[int(0.95 * len(times))]
     env = dict(os.environ, LEARNAPP_DATA_DIR=str(data), COLUMNS="100")
-    result["progress"] = whole_process(learnapp_command() + ["progress"], env, runs)
-    result["progress_json"] = whole_process(learnapp_command() + ["progress", "--json"], env, runs)
+    result["progress"] = whole_process([*learnapp_command(), "progress"], env, runs)
+    result["progress_json"] = whole_process([*learnapp_command(), "progress", "--json"], env, runs)
     print(
         f"\n{cards:,} cards, {cards * REVIEWS_PER_CARD:,} log rows ({size_mb:.0f} MB, built in {built:.1f} s)\n"
         f"  build today's queue ({int(result['queue_cards']):,} cards): {ms(result['queue'])} median of {runs}"
@@ -187,7 +187,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="learnapp-bench-") as folder:
         env = dict(os.environ, LEARNAPP_DATA_DIR=str(Path(folder) / "empty"))
         baseline = whole_process([sys.executable, "-c", "pass"], env, args.runs)
-        help_time = whole_process(learnapp_command() + ["--help"], env, args.runs)
+        help_time = whole_process([*learnapp_command(), "--help"], env, args.runs)
         print(f"python -c pass: {ms(baseline)}; learnapp --help: {ms(help_time)} (whole process, median)")
         results = {cards: measure(cards, args.runs, args.answers, Path(folder)) for cards in args.cards}
     if len(results) > 1:

@@ -635,7 +635,8 @@ def _sample_rate_figure(versions: dict[str, tuple[np.ndarray, int, str]], path: 
 
     figure, axes = plt.subplots(2, 3, figsize=(15, 9), sharey=True)
     longest = max(len(samples) / rate for samples, rate, _ in versions.values())
-    for ax, (stem, (samples, rate, heard)) in zip(axes.flat, versions.items()):
+    # zip(strict=False): five versions on a 2x3 grid; the sixth cell holds the notes
+    for ax, (stem, (samples, rate, heard)) in zip(axes.flat, versions.items(), strict=False):
         n_fft = 2048 * rate // LESSON_RATE  # the same window in seconds at either rate
         decibels = librosa.amplitude_to_db(
             np.abs(librosa.stft(samples, n_fft=n_fft, hop_length=n_fft // 4)), ref=np.max, top_db=80
@@ -693,7 +694,8 @@ def _mel_grid(images: np.ndarray, titles: list[str], mel: MelSettings, title: st
     figure, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 2.9 * rows + 0.6), squeeze=False)
     for ax in axes.flat[len(images) :]:
         ax.set_axis_off()
-    for ax, image, label in zip(axes.flat, images, titles):
+    # zip(strict=False): the grid's spare cells are switched off above
+    for ax, image, label in zip(axes.flat, images, titles, strict=False):
         _show_mel(ax, image, mel)
         ax.set_title(label, fontsize=9)
         ax.label_outer()
@@ -717,7 +719,7 @@ def _distances_figure(
     grid = figure.add_gridspec(2, 1 + shown, width_ratios=(1.6, *([1] * shown)))
     strip = figure.add_subplot(grid[:, 0])
     rng = np.random.default_rng(0)
-    for row, (name, (distances, _)) in enumerate(nearest.items()):
+    for row, (distances, _) in enumerate(nearest.values()):
         values = distances.numpy()
         strip.scatter(values, row + rng.uniform(-0.15, 0.15, len(values)), s=14, alpha=0.7)
         median = distances.median().item()  # torch's median (the lower middle value), as metrics.json has it

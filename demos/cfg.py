@@ -186,7 +186,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
         _sweep_figure(rows, real, config, out_dir / SWEEP),
         _conditioning_figure(comparison, shown, real, config, out_dir / CONDITIONING),
     ]
-    for scale, row in zip(config.guidance_scales, rows):
+    for scale, row in zip(config.guidance_scales, rows, strict=True):
         files.append(
             save_grid(
                 _first_per_class(samples[scale], config.samples_per_class, 16),
@@ -296,7 +296,7 @@ def _grid_figure(
             real.floats(slice(None)).view(CLASSES, SHOWN_PER_CLASS, 1, *real.images.shape[2:])[:, :shown].flatten(0, 1),
         )
     ]
-    for scale, row in zip(config.guidance_scales, rows):
+    for scale, row in zip(config.guidance_scales, rows, strict=True):
         panels.append(
             (
                 f"scale {scale:g}\naccuracy {row['accuracy']:.0%}",
@@ -304,7 +304,7 @@ def _grid_figure(
             )
         )
     figure, axes = plt.subplots(1, len(panels), figsize=(2.2 * len(panels), 3.4))
-    for ax, (title, images) in zip(axes, panels):
+    for ax, (title, images) in zip(axes, panels, strict=True):
         ax.imshow(tile(images, columns=shown), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         ax.set_title(title, fontsize=9)
         ax.set_xticks([])
@@ -347,7 +347,7 @@ def _sweep_figure(rows: list[dict[str, Any]], real: dict[str, float], config: Co
             1,
         ),
     )
-    for ax, (key, label, reference, reference_label, factor) in zip(axes, panels):
+    for ax, (key, label, reference, reference_label, factor) in zip(axes, panels, strict=True):
         values = [row[key] * factor for row in rows]
         ax.plot(
             scales,
@@ -356,7 +356,7 @@ def _sweep_figure(rows: list[dict[str, Any]], real: dict[str, float], config: Co
             color="tab:blue",
             label="samples (noise counts as variety)" if key == "diversity" else "samples",
         )
-        for s, v in zip(scales, values):
+        for s, v in zip(scales, values, strict=True):
             ax.annotate(
                 f"{v:.0f}%" if factor == 100 else f"{v:.1f}",
                 (s, v),
@@ -460,7 +460,7 @@ def _conditioning_figure(
             f"{row['accuracy']:.0%}",
             f"{row['frechet_distance']:.1f}",
         ]
-        for name, row in zip(names, comparison["rows"])
+        for name, row in zip(names, comparison["rows"], strict=True)
     ]
     cells.append(
         ["real held-out digits", "", "", f"{real['classifier_test_accuracy']:.0%}", f"{real['frechet_distance']:.1f}"]

@@ -106,18 +106,18 @@ class ModelConfig:
 # The quick preset's models: 16x16 digits, a narrow UNet with attention only in its middle block
 # (three times faster on a CPU), three epochs: cfg trains two of them (diffusers' conditioning and
 # the course's) within its minute.
-QUICK_MODEL: dict[str, Any] = dict(
-    image_size=16,
-    train_images=3_072,
-    epochs=3,
-    batch_size=32,
-    learning_rate=4e-3,
-    warmup_steps=10,
-    unet_channels=(16, 32, 32),
-    layers_per_block=1,
-    attention=False,
-    classifier_epochs=3,
-)
+QUICK_MODEL: dict[str, Any] = {
+    "image_size": 16,
+    "train_images": 3_072,
+    "epochs": 3,
+    "batch_size": 32,
+    "learning_rate": 4e-3,
+    "warmup_steps": 10,
+    "unet_channels": (16, 32, 32),
+    "layers_per_block": 1,
+    "attention": False,
+    "classifier_epochs": 3,
+}
 RUN_ONLY = {"device", "compile", "retrain", "guidance_scale"}  # not part of the cache keys
 JUDGE_SETTINGS = ("dataset", "image_size", "train_images", "batch_size", "classifier_epochs", "precision", "seed")
 

@@ -203,7 +203,7 @@ def captions(images: ImageSet) -> list[str]:
     labels = images.labels.tolist()
     if images.style is None:
         return [caption(digit) for digit in labels]
-    return [caption(digit, stroke, slant) for digit, (stroke, slant) in zip(labels, images.style.tolist())]
+    return [caption(digit, stroke, slant) for digit, (stroke, slant) in zip(labels, images.style.tolist(), strict=True)]
 
 
 def to_pixels(x: torch.Tensor) -> torch.Tensor:

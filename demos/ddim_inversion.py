@@ -441,7 +441,7 @@ def _edit_figure(
         x = [row[method]["mse_to_source"] for row in rows]
         y = [100 * row[method]["target_accuracy"] for row in rows]
         tradeoff.plot(x, y, style, label=method)
-        for row, xi, yi in zip(rows, x, y):
+        for row, xi, yi in zip(rows, x, y, strict=True):
             tradeoff.annotate(
                 f"k={row['start_step']}", (xi, yi), textcoords="offset points", xytext=(5, -10), fontsize=8
             )
@@ -514,7 +514,7 @@ def _same_noise_figure(config: Config, same_noise: dict[float, dict[str, Any]], 
 
     steps = max(config.sampler_steps)
     figure, axes = plt.subplots(1, len(same_noise), figsize=(5.5 * len(same_noise), 3.6), squeeze=False)
-    for ax, (eta, run) in zip(axes[0], same_noise.items()):
+    for ax, (eta, run) in zip(axes[0], same_noise.items(), strict=True):
         difference = (run["second"] - run["first"]).abs()
         ax.imshow(
             tile(torch.cat([run["first"], run["second"], difference]), columns=len(run["first"])),

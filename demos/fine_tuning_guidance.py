@@ -251,7 +251,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     summary = [
         f"Fine-tuning on {config.domain} digits, judge accuracy after each epoch "
         f"(fine-tuned / from scratch): "
-        + ", ".join(f"{a:.0%}/{b:.0%}" for a, b in zip(ft["accuracy"], scratch["accuracy"])),
+        + ", ".join(f"{a:.0%}/{b:.0%}" for a, b in zip(ft["accuracy"], scratch["accuracy"], strict=True)),
         f"guidance     scale  applied on   loss reached  {config.guided_digit}s  diversity",
         *(
             f"{name:<11} {row['scale']:>6g}  {row['window']:<11} {row['loss_reached']:>13.3f} "
@@ -534,7 +534,8 @@ def _finetune_figure(config: Config, result: dict[str, Any], path: Path) -> Path
 
 def _panels(axes: Any, panels: list[tuple[str, torch.Tensor]], columns: int = SHOWN) -> None:
     """One titled grid of images per axis (at most four rows)."""
-    for ax, (title, images) in zip(axes, panels):
+    # zip(strict=False): a grid row can have more cells than panels; the caller switches the spare ones off
+    for ax, (title, images) in zip(axes, panels, strict=False):
         ax.imshow(tile(images[: 4 * columns], columns=columns), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         ax.set_title(title, fontsize=9)
         ax.set_axis_off()
@@ -570,7 +571,7 @@ def _guidance_grid(config: Config, guided: dict[str, list], path: Path) -> Path:
     rows = [[row for row in guided[name] if row["window"] in ("every step", "unguided")] for name in guided]
     columns = max(len(r) for r in rows)
     figure, axes = plt.subplots(len(rows), columns, figsize=(3.2 * columns, 2.0 * len(rows)), squeeze=False)
-    for axes_row, name, runs in zip(axes, guided, rows):
+    for axes_row, name, runs in zip(axes, guided, rows, strict=True):
         for ax in axes_row[len(runs) :]:
             ax.set_axis_off()
         _panels(
@@ -608,12 +609,12 @@ def _guidance_sweep(config: Config, guided: dict[str, list], path: Path) -> Path
         ("digit_accuracy", f"judge: share of {config.guided_digit}s"),
         ("diversity", "diversity (mean pairwise feature distance)"),
     )
-    for axes_row, name in zip(axes, guided):
+    for axes_row, name in zip(axes, guided, strict=True):
         rows = guided[name]
         unguided = [row for row in rows if row["window"] == "unguided"]  # the start of every line
         for window in WINDOWS:
             points = unguided + [row for row in rows if row["window"] == window]
-            for ax, (key, title) in zip(axes_row, measures):
+            for ax, (key, title) in zip(axes_row, measures, strict=True):
                 ax.plot([row["scale"] for row in points], [row[key] for row in points], "o-", label=window)
                 ax.set(xlabel=f"{name} guidance scale", title=f"{name}: {title}")
         axes_row[0].set_yscale("symlog", linthresh=0.01)

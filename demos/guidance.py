@@ -90,7 +90,7 @@ def sampler(kind: SamplerKind, training_scheduler: Any, steps: int) -> Any:
 
 # Timesteps (n - 1) T/n, ..., T/n, 0 for n steps, and alpha_bar = 1 below the first: the two
 # schedulers then pass through the same noise levels. (Diffusers' defaults, spelled out.)
-_SHARED: dict[str, Any] = dict(timestep_spacing="leading", set_alpha_to_one=True, steps_offset=0)
+_SHARED: dict[str, Any] = {"timestep_spacing": "leading", "set_alpha_to_one": True, "steps_offset": 0}
 
 
 @torch.no_grad()

@@ -834,7 +834,8 @@ def _latent_figure(
         (f"latents ({channels} channels, rows), {tuple(latents.shape[1:])}", shown, 8),
         (f"decoded: PSNR {measured['psnr_db']:.1f} dB", reconstructed, 8),
     )
-    for ax, (title, images, columns) in zip(axes, panels):
+    # zip(strict=False): the fourth axis holds the loss curve, drawn below
+    for ax, (title, images, columns) in zip(axes, panels, strict=False):
         ax.imshow(tile(images, columns=columns), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         ax.set_title(title, fontsize=9)
         ax.set_axis_off()
@@ -912,7 +913,8 @@ def _guidance_figure(
         figsize=(2.2 * len(sweep) + 8, 3.8),
         gridspec_kw={"width_ratios": [1] * len(sweep) + [2.2, 2.2]},
     )
-    for ax, row in zip(axes, sweep):
+    # zip(strict=False): the last two axes hold the plots drawn below
+    for ax, row in zip(axes, sweep, strict=False):
         images = samples[row["scale"]].view(CLASSES, config.samples_per_prompt, *samples[row["scale"]].shape[1:])
         ax.imshow(
             tile(images[:, :shown].flatten(0, 1), columns=shown), cmap="gray", vmin=0, vmax=255, interpolation="nearest"
@@ -948,7 +950,8 @@ def _prompts_figure(
     figure, axes = plt.subplots(
         1, len(rows) + 1, figsize=(2.3 * len(rows) + 3.5, 4), gridspec_kw={"width_ratios": [1] * len(rows) + [2]}
     )
-    for ax, row, images in zip(axes, rows, samples):
+    # zip(strict=False): the last axis holds the plot drawn below
+    for ax, row, images in zip(axes, rows, samples, strict=False):
         grid = images.view(CLASSES, config.samples_per_prompt, *images.shape[1:])[:, :shown].flatten(0, 1)
         ax.imshow(tile(grid, columns=shown), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         negative = f"\nnegative '{row['negative_prompt']}'" if row["negative_prompt"] else "\n"

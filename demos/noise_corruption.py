@@ -144,7 +144,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
             out_dir / ANIMATION,
             labels=[
                 f"corrupt | linear | cosine\namount {a:.2f} | t = {t}"
-                for a, t in zip(frames.tolist(), frame_t.tolist())
+                for a, t in zip(frames.tolist(), frame_t.tolist(), strict=True)
             ],
             columns=len(animated),
             scale=4,
@@ -223,7 +223,7 @@ def _curves_figure(curves: dict[str, np.ndarray], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    for (name, ab), colour in zip(curves.items(), ("tab:blue", "tab:orange")):
+    for (name, ab), colour in zip(curves.items(), ("tab:blue", "tab:orange"), strict=True):
         t = np.arange(len(ab))
         left.plot(t, np.sqrt(ab), color=colour, label=f"{name}: sqrt(alpha_bar)  (signal)")
         left.plot(t, np.sqrt(1 - ab), color=colour, linestyle="--", label=f"{name}: sqrt(1 - alpha_bar)  (noise)")

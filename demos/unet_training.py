@@ -570,7 +570,7 @@ def _level_figure(levels: dict[str, dict[str, list[float]]], config: Config, pat
 def _loss_table(basic: TrainLog, unet: TrainLog, path: Path) -> Path:
     """Every step's loss, for plotting elsewhere."""
     rows = ["step,basic_unet_x0_mse,unet2d_eps_mse"]
-    rows += [f"{i + 1},{b:.6f},{u:.6f}" for i, (b, u) in enumerate(zip(basic.losses, unet.losses))]
+    rows += [f"{i + 1},{b:.6f},{u:.6f}" for i, (b, u) in enumerate(zip(basic.losses, unet.losses, strict=True))]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 
@@ -586,7 +586,7 @@ def _loss_figure(basic: TrainLog, unet: TrainLog, config: Config, path: Path) ->
     )
     for ax, log, title, course in panels:
         ends = plot_losses(ax, log.losses, log.epoch_losses, config.batch_size)
-        for end, value in zip(ends, log.epoch_losses):
+        for end, value in zip(ends, log.epoch_losses, strict=True):
             ax.annotate(
                 f"{value:.4f}",
                 (end, value),
@@ -626,9 +626,11 @@ def _draw_course(ax: Any, course: CourseFigures, log: TrainLog, config: Config) 
     images_per_step = log.images / max(1, len(log.losses))
     at = [(epoch + 1) * 60_000 / images_per_step for epoch in range(len(course.epoch_losses))]
     label = f"course, {course.model}: " + ", ".join(map(str, course.epoch_losses))
-    inside = [(step, loss) for step, loss in zip(at, course.epoch_losses) if step <= len(log.losses)]
+    inside = [(step, loss) for step, loss in zip(at, course.epoch_losses, strict=True) if step <= len(log.losses)]
     if inside:
-        ax.plot(*zip(*inside), "s--", color="grey", markersize=4, label=label + " (at the same images seen)")
+        ax.plot(
+            *zip(*inside, strict=True), "s--", color="grey", markersize=4, label=label + " (at the same images seen)"
+        )
     else:
         ax.axhspan(
             min(course.epoch_losses),
