@@ -485,7 +485,7 @@ def _agreed(value: int, runtime: Runtime) -> int:
     """The main process's `value` on every process (each timed the DiT on its own)."""
     if runtime.num_processes == 1:
         return value
-    from accelerate.utils import broadcast_object_list
+    from accelerate.utils import broadcast_object_list  # type: ignore[import-untyped]  # accelerate ships no type information
 
     return int(broadcast_object_list([value])[0])
 
