@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from learnapp import paths
@@ -296,9 +296,11 @@ class _Bar:
             self.bar.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         if self.report is None:
-            self.bar.__exit__(*exc)
+            self.bar.__exit__(kind, error, traceback)
 
     def __call__(self, stage: str, done: int, total: int, note: str = "") -> None:
         if self.report is not None:
@@ -307,5 +309,7 @@ class _Bar:
             return
         if self.clock.tick(stage):
             self.task = self.bar.add_task(stage, total=total, note=note)
-        fields = {"note": note} if note else {}
-        self.bar.update(self.task, completed=done, total=total, **fields)
+        if note:
+            self.bar.update(self.task, completed=done, total=total, note=note)
+        else:
+            self.bar.update(self.task, completed=done, total=total)
