@@ -315,7 +315,7 @@ def spectral_errors(reference: np.ndarray, estimate: np.ndarray, top_db: float =
     energy = float(np.sum(estimate * estimate))
     if energy > 0:
         estimate = estimate * float(np.sum(reference * estimate)) / energy
-    convergence = float(np.linalg.norm(reference - estimate) / max(np.linalg.norm(reference), 1e-12))
+    convergence = float(np.linalg.norm(reference - estimate) / max(float(np.linalg.norm(reference)), 1e-12))
     floor = max(float(reference.max()), 1e-12) * 10 ** (-top_db / 20)
     difference = 20 * np.log10(np.maximum(reference, floor)) - 20 * np.log10(np.maximum(estimate, floor))
     distance = float(np.mean(np.sqrt(np.mean(difference**2, axis=0))))
