@@ -56,7 +56,7 @@ from .training import Schedule, TrainLog, final_loss, train
 from .unets import make_scheduler, make_unet2d, parameters
 
 if TYPE_CHECKING:
-    from diffusers import DDIMPipeline
+    from diffusers.pipelines.ddim.pipeline_ddim import DDIMPipeline
 
 # The files cards may point at (declared in the registry).
 (SPECTROGRAM, ROUNDTRIP, SAMPLE_RATES, TRAINING, GENERATED, DISTANCES, LOSS, ANIMATION, ORIGINAL_WAV, ROUNDTRIP_WAV) = (
@@ -301,7 +301,8 @@ DISTANCE_SETS = {
 
 def make_pipeline(unet: torch.nn.Module, config: Config) -> DDIMPipeline:
     """The trained UNet with a DDIM scheduler on the training schedule, as a saveable pipeline."""
-    from diffusers import DDIMPipeline, DDIMScheduler
+    from diffusers.pipelines.ddim.pipeline_ddim import DDIMPipeline
+    from diffusers.schedulers.scheduling_ddim import DDIMScheduler
 
     return DDIMPipeline(unet=unet, scheduler=DDIMScheduler.from_config(make_scheduler(config).config))
 

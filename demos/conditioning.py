@@ -40,8 +40,9 @@ from .training import LossFn, Schedule, TrainLog, train
 from .unets import make_scheduler, make_unet2d, parameters
 
 if TYPE_CHECKING:
-    from diffusers import DDPMPipeline, DDPMScheduler
     from diffusers.models.unets.unet_2d import UNet2DOutput
+    from diffusers.pipelines.ddpm.pipeline_ddpm import DDPMPipeline
+    from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 
 CLASSES = 10
 CLASS_EMB_SIZE = 4  # the course's class_emb_size
@@ -158,7 +159,7 @@ class CourseConditionedUnet(ModelMixin, ConfigMixin):
 
     @register_to_config
     def __init__(self, unet: dict[str, Any], num_classes: int = CLASSES, class_emb_size: int = CLASS_EMB_SIZE):
-        from diffusers import UNet2DModel
+        from diffusers.models.unets.unet_2d import UNet2DModel
 
         super().__init__()
         self.class_emb = nn.Embedding(num_classes, class_emb_size)
@@ -194,7 +195,7 @@ def train_unet(
     config: ModelConfig, data: ImageSet, runtime: Runtime, progress: Progress
 ) -> tuple[DDPMPipeline, TrainLog]:
     """The class-conditioned UNet; returns (DDPMPipeline, TrainLog)."""
-    from diffusers import DDPMPipeline
+    from diffusers.pipelines.ddpm.pipeline_ddpm import DDPMPipeline
 
     torch.manual_seed(config.seed)
     scheduler = make_scheduler(config)
@@ -243,7 +244,7 @@ def pretrained_models(config: ModelConfig, runtime: Runtime, progress: Progress,
     """The guided UNet and its judge for `config`, from the model cache, each trained first if it is
     not there (or `config.retrain`); with `course`, the course's class-conditioned UNet too. Both demos
     get their models here."""
-    from diffusers import DDPMPipeline
+    from diffusers.pipelines.ddpm.pipeline_ddpm import DDPMPipeline
 
     data = functools.cache(functools.partial(_training_data, config, runtime, progress))
     pipeline, unet_info = cache.get_or_train(

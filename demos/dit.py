@@ -21,14 +21,14 @@ import torch
 from .unets import parameters
 
 if TYPE_CHECKING:
-    from diffusers import DiTTransformer2DModel
+    from diffusers.models.transformers.dit_transformer_2d import DiTTransformer2DModel
 
 PATCH_SIZE = 2
 
 
 def make_dit(image_size: int, layers: int, heads: int, head_dim: int, classes: int) -> DiTTransformer2DModel:
     """A DiT over one-channel images with `classes` labels (and, for classifier-free guidance, a null one)."""
-    from diffusers import DiTTransformer2DModel
+    from diffusers.models.transformers.dit_transformer_2d import DiTTransformer2DModel
 
     return DiTTransformer2DModel(
         num_attention_heads=heads,

@@ -59,7 +59,7 @@ class Config:
 
 
 def schedulers(config: Config) -> dict[str, object]:
-    from diffusers import DDPMScheduler
+    from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 
     return {
         "linear": DDPMScheduler(config.num_train_timesteps, config.beta_start, config.beta_end, "linear"),

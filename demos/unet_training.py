@@ -63,7 +63,7 @@ from .training import Schedule, TrainLog, final_loss, train
 from .unets import make_scheduler, make_unet2d, parameters
 
 if TYPE_CHECKING:  # imported where used: diffusers takes seconds to import
-    from diffusers import DDPMPipeline
+    from diffusers.pipelines.ddpm.pipeline_ddpm import DDPMPipeline
 
 
 @dataclass(frozen=True)
@@ -268,7 +268,7 @@ def train_basic_unet(
 
 def train_unet2d(config: Config, data: ImageSet, runtime: Runtime, progress: Progress) -> tuple[DDPMPipeline, TrainLog]:
     """The UNet2DModel, trained to predict noise; returns (DDPMPipeline, TrainLog)."""
-    from diffusers import DDPMPipeline
+    from diffusers.pipelines.ddpm.pipeline_ddpm import DDPMPipeline
 
     torch.manual_seed(config.seed)
     scheduler = make_scheduler(config)
@@ -445,7 +445,7 @@ def _sampler(training: Any, config: Config) -> tuple[Any, dict[str, Any]]:
     """The UNet2DModel's sampling scheduler (built from the training one's schedule) and its step options."""
     if config.sampler == "ddpm":
         return training, {}
-    from diffusers import DDIMScheduler
+    from diffusers.schedulers.scheduling_ddim import DDIMScheduler
 
     return DDIMScheduler.from_config(training.config), {"eta": config.eta}
 

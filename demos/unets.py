@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Protocol
 from torch import nn
 
 if TYPE_CHECKING:  # imported where used: diffusers takes seconds to import
-    from diffusers import DDPMScheduler, UNet2DModel
+    from diffusers.models.unets.unet_2d import UNet2DModel
+    from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 
 
 class UNetSettings(Protocol):
@@ -40,7 +41,7 @@ def make_unet2d(
     diffusers' one self-attention layer either way). With `num_class_embeds`, a learned vector per
     class is added to the timestep embedding (`unet(x, t, class_labels=labels)`). `in_channels` beyond
     the image's one carry conditioning concatenated to it (the course's class-conditioned model)."""
-    from diffusers import UNet2DModel
+    from diffusers.models.unets.unet_2d import UNet2DModel
 
     blocks = len(config.unet_channels)
     down, up = ("AttnDownBlock2D", "AttnUpBlock2D") if attention else ("DownBlock2D", "UpBlock2D")
@@ -59,7 +60,7 @@ def make_unet2d(
 
 def make_scheduler(config: UNetSettings) -> DDPMScheduler:
     """The DDPM training schedule: `num_train_timesteps` betas of `beta_schedule`."""
-    from diffusers import DDPMScheduler
+    from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 
     return DDPMScheduler(num_train_timesteps=config.num_train_timesteps, beta_schedule=config.beta_schedule)
 
