@@ -27,6 +27,7 @@ from . import DEMOS
 from .base import Progress, Result
 from .config import at_least, require
 from .data import DatasetName, ImageSet, load_images, to_pixels
+from .diffusers_types import Scheduler, typed_scheduler
 from .noising import corrupt
 from .output import save_figure, save_gif
 
@@ -58,12 +59,14 @@ class Config:
         )
 
 
-def schedulers(config: Config) -> dict[str, object]:
+def schedulers(config: Config) -> dict[str, Scheduler]:
     from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 
     return {
-        "linear": DDPMScheduler(config.num_train_timesteps, config.beta_start, config.beta_end, "linear"),
-        "cosine": DDPMScheduler(config.num_train_timesteps, beta_schedule="squaredcos_cap_v2"),
+        "linear": typed_scheduler(
+            DDPMScheduler(config.num_train_timesteps, config.beta_start, config.beta_end, "linear")
+        ),
+        "cosine": typed_scheduler(DDPMScheduler(config.num_train_timesteps, beta_schedule="squaredcos_cap_v2")),
     }
 
 
@@ -78,7 +81,7 @@ def noised(
     gaussian: torch.Tensor,
     fractions: torch.Tensor,
     config: Config,
-    ddpm: dict[str, object],
+    ddpm: dict[str, Scheduler],
 ) -> dict[str, torch.Tensor]:
     """Each image at each level (images x levels x C x H x W): `corrupt` with amount = fraction, in
     [0, 1]; each DDPM scheduler's `add_noise` at t = fraction * (T - 1) on the image scaled to

@@ -14,8 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .diffusers_types import typed_scheduler
+
 if TYPE_CHECKING:
-    from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
+    from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
     from .training import LossFn
 
@@ -26,13 +28,14 @@ def corrupt(x: torch.Tensor, amount: torch.Tensor, noise: torch.Tensor) -> torch
     return x * (1 - amount) + noise * amount
 
 
-def noise_loss(scheduler: DDPMScheduler) -> LossFn:
+def noise_loss(scheduler: SchedulerMixin) -> LossFn:
     """DDPM's objective: predict the noise that `add_noise` mixed into x0 (scaled to [-1, 1]) at a random t."""
+    ddpm = typed_scheduler(scheduler)
 
     def loss(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         x0 = images * 2 - 1
         noise = torch.randn(x0.shape, generator=generator, device=x0.device)
-        t = torch.randint(0, scheduler.config.num_train_timesteps, (len(x0),), generator=generator, device=x0.device)
-        return F.mse_loss(model(scheduler.add_noise(x0, noise, t), t).sample, noise)
+        t = torch.randint(0, ddpm.config.num_train_timesteps, (len(x0),), generator=generator, device=x0.device)
+        return F.mse_loss(model(ddpm.add_noise(x0, noise, t), t).sample, noise)
 
     return loss
