@@ -56,6 +56,7 @@ from .training import Schedule, TrainLog, final_loss, train
 from .unets import make_scheduler, make_unet2d, parameters
 
 if TYPE_CHECKING:
+    from diffusers.models.unets.unet_2d import UNet2DModel
     from diffusers.pipelines.ddim.pipeline_ddim import DDIMPipeline
 
 # The files cards may point at (declared in the registry).
@@ -299,7 +300,7 @@ DISTANCE_SETS = {
 }
 
 
-def make_pipeline(unet: torch.nn.Module, config: Config) -> DDIMPipeline:
+def make_pipeline(unet: UNet2DModel, config: Config) -> DDIMPipeline:
     """The trained UNet with a DDIM scheduler on the training schedule, as a saveable pipeline."""
     from diffusers.pipelines.ddim.pipeline_ddim import DDIMPipeline
     from diffusers.schedulers.scheduling_ddim import DDIMScheduler

@@ -322,7 +322,8 @@ def _finetune(
             ),
         ),
         "from scratch": (
-            make_unet2d(config, num_class_embeds=CLASSES + 1, attention=config.attention).to(runtime.device),
+            # ModelMixin.to is wrapped in functools.wraps(Module.to), which mypy reads as an unbound call
+            make_unet2d(config, num_class_embeds=CLASSES + 1, attention=config.attention).to(runtime.device),  # type: ignore[arg-type]
             Schedule(
                 config.finetune_epochs, config.batch_size, config.learning_rate, config.lr_schedule, config.warmup_steps
             ),
@@ -475,9 +476,9 @@ def _architectures(
             **score(pixels, labels),
             "samples": pixels,
         }
-    rows["DiT"]["width"] = dit.config.num_attention_heads * dit.config.attention_head_dim
-    rows["DiT"]["layers"] = dit.config.num_layers
-    rows["DiT"]["patch_size"] = dit.config.patch_size
+    rows["DiT"]["width"] = dit.config["num_attention_heads"] * dit.config["attention_head_dim"]
+    rows["DiT"]["layers"] = dit.config["num_layers"]
+    rows["DiT"]["patch_size"] = dit.config["patch_size"]
     return rows
 
 

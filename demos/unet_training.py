@@ -410,7 +410,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
         "real_digits": len(real),
         "classifier": judge_info,
     }
-    metrics = {
+    metrics: dict[str, object] = {
         name: {
             "parameters": parameters(model),
             **log.summary(),
@@ -525,7 +525,9 @@ def _prediction_figure(trajectories: dict[str, Trajectory], path: Path, columns:
         steps = predicted[name]
         picked = [steps[round(k * (len(steps) - 1) / max(1, columns - 1))] for k in range(columns)]
         for column, index in enumerate(picked):
-            for offset, images in ((0, trajectory.frames[index]), (1, trajectory.predicted[index])):
+            prediction = trajectory.predicted[index]
+            assert prediction is not None  # `picked` holds only steps with a prediction
+            for offset, images in ((0, trajectory.frames[index]), (1, prediction)):
                 ax = axes[2 * row + offset, column]
                 ax.imshow(tile(images[:shown], columns=2), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
                 ax.set_xticks([])
