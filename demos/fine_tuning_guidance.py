@@ -309,6 +309,9 @@ def _finetune(
     labels = _labels(config.eval_samples_per_class, runtime.device)
     loss = guidance_loss(models.scheduler, config.label_dropout)
     torch.manual_seed(config.seed + 3)
+    scratch = make_unet2d(config, num_class_embeds=CLASSES + 1, attention=config.attention)
+    # ModelMixin.to is wrapped in functools.wraps(Module.to), which mypy reads as an unbound call
+    scratch.to(runtime.device)  # type: ignore[arg-type]
     starts = {
         "fine-tuned": (
             copy.deepcopy(models.unet),
@@ -322,8 +325,7 @@ def _finetune(
             ),
         ),
         "from scratch": (
-            # ModelMixin.to is wrapped in functools.wraps(Module.to), which mypy reads as an unbound call
-            make_unet2d(config, num_class_embeds=CLASSES + 1, attention=config.attention).to(runtime.device),  # type: ignore[arg-type]
+            scratch,
             Schedule(
                 config.finetune_epochs, config.batch_size, config.learning_rate, config.lr_schedule, config.warmup_steps
             ),
@@ -486,7 +488,8 @@ def _agreed(value: int, runtime: Runtime) -> int:
     """The main process's `value` on every process (each timed the DiT on its own)."""
     if runtime.num_processes == 1:
         return value
-    from accelerate.utils import broadcast_object_list  # type: ignore[import-untyped]  # accelerate ships no type information
+    # accelerate ships no type information
+    from accelerate.utils import broadcast_object_list  # type: ignore[import-untyped]
 
     return int(broadcast_object_list([value])[0])
 

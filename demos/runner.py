@@ -231,7 +231,8 @@ def _agreed_run_dir(base: Path, demo: str, runtime: Runtime) -> Path:
     """The main process creates the folder; under `accelerate launch` the others learn its name."""
     folder = runs.new_run_dir(base, demo) if runtime.is_main_process else None
     if runtime.num_processes > 1:
-        from accelerate.utils import broadcast_object_list  # type: ignore[import-untyped]  # accelerate ships no type information
+        # accelerate ships no type information
+        from accelerate.utils import broadcast_object_list  # type: ignore[import-untyped]
 
         folder = Path(broadcast_object_list([str(folder)])[0])
     assert folder is not None
