@@ -23,7 +23,7 @@ import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
@@ -137,7 +137,26 @@ def course_settings(config: ModelConfig) -> dict[str, Any]:
     return {name: value for name, value in unet_settings(config).items() if name != "label_dropout"}
 
 
-def judge_settings(config: ModelConfig) -> dict[str, Any]:
+class JudgeConfig(Protocol):
+    """The fields of a demo's config that decide the classifier's weights (cfg's and latent-diffusion's configs)."""
+
+    @property
+    def dataset(self) -> DatasetName: ...
+    @property
+    def image_size(self) -> int: ...
+    @property
+    def train_images(self) -> int: ...
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def classifier_epochs(self) -> int: ...
+    @property
+    def precision(self) -> PrecisionRequest: ...
+    @property
+    def seed(self) -> int: ...
+
+
+def judge_settings(config: JudgeConfig) -> dict[str, Any]:
     """The settings that decide the classifier's trained weights: its cache key."""
     return {name: getattr(config, name) for name in JUDGE_SETTINGS}
 

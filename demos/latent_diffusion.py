@@ -436,7 +436,7 @@ def pretrained_models(config: Config, runtime: Runtime, progress: Progress) -> M
     judge, training["classifier"] = cache.get_or_train(
         CLASSIFIER_KIND,
         judge_settings(config),
-        classifier.DigitClassifier,  # type: ignore[arg-type]
+        classifier.DigitClassifier,
         train_judge_now,
         **stored,
     )
