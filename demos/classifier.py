@@ -27,7 +27,8 @@ from .device import Runtime
 from .training import Schedule, TrainLog, train
 
 
-class DigitClassifier(ModelMixin, ConfigMixin):
+# diffusers' own models mix these two: ModelMixin's config_name is a str, ConfigMixin's is None
+class DigitClassifier(ModelMixin, ConfigMixin):  # type: ignore[misc]
     """Two 3x3 conv pairs with max-pooling, pooled to 4x4, then a 64-wide hidden layer: any input size >= 8."""
 
     @register_to_config

@@ -37,7 +37,7 @@ from .data import DatasetName, ImageSet, load_images
 from .device import CompileRequest, DeviceRequest, PrecisionRequest, Runtime
 from .noising import noise_loss
 from .training import LossFn, Schedule, TrainLog, train
-from .unets import make_scheduler, make_unet2d, parameters
+from .unets import ddpm_pipeline, make_scheduler, make_unet2d, parameters
 
 if TYPE_CHECKING:
     from diffusers.models.unets.unet_2d import UNet2DOutput
@@ -170,7 +170,8 @@ class Models:
     course_unet: CourseConditionedUnet | None = None  # with `course=True`, on the device
 
 
-class CourseConditionedUnet(ModelMixin, ConfigMixin):
+# diffusers' own models mix these two: ModelMixin's config_name is a str, ConfigMixin's is None
+class CourseConditionedUnet(ModelMixin, ConfigMixin):  # type: ignore[misc]
     """Unit 2's `ClassConditionedUnet`: a `UNet2DModel` with `1 + class_emb_size` input channels, the
     image and its class embedding broadcast to every pixel. Called like a diffusers UNet,
     `model(x, t, class_labels=labels).sample`, so the same loss and samplers serve both models.
@@ -214,7 +215,6 @@ def train_unet(
     config: ModelConfig, data: ImageSet, runtime: Runtime, progress: Progress
 ) -> tuple[DDPMPipeline, TrainLog]:
     """The class-conditioned UNet; returns (DDPMPipeline, TrainLog)."""
-    from diffusers.pipelines.ddpm.pipeline_ddpm import DDPMPipeline
 
     torch.manual_seed(config.seed)
     scheduler = make_scheduler(config)
@@ -229,7 +229,7 @@ def train_unet(
         progress,
         "train UNet",
     )
-    return DDPMPipeline(unet=unet, scheduler=scheduler), log
+    return ddpm_pipeline(unet, scheduler), log
 
 
 def train_course_unet(

@@ -60,7 +60,7 @@ from .noising import corrupt, noise_loss
 from .output import plot_losses, save_figure, save_gif, save_grid, tile
 from .sampling import Trajectory, denoise, frames_to_keep
 from .training import Schedule, TrainLog, final_loss, train
-from .unets import make_scheduler, make_unet2d, parameters
+from .unets import ddpm_pipeline, make_scheduler, make_unet2d, parameters
 
 if TYPE_CHECKING:  # imported where used: diffusers takes seconds to import
     from diffusers.pipelines.ddpm.pipeline_ddpm import DDPMPipeline
@@ -268,7 +268,6 @@ def train_basic_unet(
 
 def train_unet2d(config: Config, data: ImageSet, runtime: Runtime, progress: Progress) -> tuple[DDPMPipeline, TrainLog]:
     """The UNet2DModel, trained to predict noise; returns (DDPMPipeline, TrainLog)."""
-    from diffusers.pipelines.ddpm.pipeline_ddpm import DDPMPipeline
 
     torch.manual_seed(config.seed)
     scheduler = make_scheduler(config)
@@ -282,7 +281,7 @@ def train_unet2d(config: Config, data: ImageSet, runtime: Runtime, progress: Pro
         progress,
         "train UNet2DModel",
     )
-    return DDPMPipeline(unet=unet, scheduler=scheduler), log
+    return ddpm_pipeline(unet, scheduler), log
 
 
 # --- the demo ----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from torch import nn
 
 if TYPE_CHECKING:  # imported where used: diffusers takes seconds to import
     from diffusers.models.unets.unet_2d import UNet2DModel
+    from diffusers.pipelines.ddpm.pipeline_ddpm import DDPMPipeline
     from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 
 
@@ -63,6 +64,14 @@ def make_scheduler(config: UNetSettings) -> DDPMScheduler:
     from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 
     return DDPMScheduler(num_train_timesteps=config.num_train_timesteps, beta_schedule=config.beta_schedule)
+
+
+def ddpm_pipeline(unet: UNet2DModel, scheduler: DDPMScheduler) -> DDPMPipeline:
+    """A trained UNet and its training schedule as a saveable pipeline."""
+    from diffusers.pipelines.ddpm.pipeline_ddpm import DDPMPipeline
+
+    # DDPMPipeline annotates `scheduler` with the placeholder class mypy sees in diffusers.schedulers' namespace
+    return DDPMPipeline(unet=unet, scheduler=scheduler)  # type: ignore[arg-type]
 
 
 def parameters(model: nn.Module) -> int:
