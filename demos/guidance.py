@@ -15,11 +15,15 @@ the forward scheduler retraces the inverse one's path.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
 from .base import Progress, no_progress
+from .diffusers_types import Scheduler, typed_scheduler
+
+if TYPE_CHECKING:
+    from diffusers.configuration_utils import ConfigMixin
 
 
 def guide(eps_uncond: torch.Tensor, eps_cond: torch.Tensor, scale: float) -> torch.Tensor:
@@ -45,7 +49,7 @@ def predict_noise(unet: Any, x: torch.Tensor, t: torch.Tensor, labels: torch.Ten
     return guide(eps_uncond, eps_cond, scale)
 
 
-def ddim_scheduler(training_scheduler: Any, steps: int, clip: bool = True) -> Any:
+def ddim_scheduler(training_scheduler: ConfigMixin, steps: int, clip: bool = True) -> Scheduler:
     """A `DDIMScheduler` with the training noise schedule, set to `steps` steps. With `clip`, each
     step clamps the predicted x_0 to [-1, 1] and recomputes the noise from it (GLIDE's recipe, which
     keeps high guidance scales from saturating); without, it retraces `ddim_inverse_scheduler` exactly."""
@@ -53,22 +57,22 @@ def ddim_scheduler(training_scheduler: Any, steps: int, clip: bool = True) -> An
 
     scheduler = DDIMScheduler.from_config(training_scheduler.config, clip_sample=clip, **_SHARED)
     scheduler.set_timesteps(steps)
-    return scheduler
+    return typed_scheduler(scheduler)
 
 
-def ddim_inverse_scheduler(training_scheduler: Any, steps: int) -> Any:
+def ddim_inverse_scheduler(training_scheduler: ConfigMixin, steps: int) -> Scheduler:
     """The `DDIMInverseScheduler` on the same `steps` timesteps as `ddim_scheduler`, visited upwards."""
     from diffusers import DDIMInverseScheduler
 
     scheduler = DDIMInverseScheduler.from_config(training_scheduler.config, clip_sample=False, **_SHARED)
     scheduler.set_timesteps(steps)
-    return scheduler
+    return typed_scheduler(scheduler)
 
 
 SamplerKind = Literal["ddpm", "ddim", "dpm-solver"]
 
 
-def sampler(kind: SamplerKind, training_scheduler: Any, steps: int) -> Any:
+def sampler(kind: SamplerKind, training_scheduler: ConfigMixin, steps: int) -> Scheduler:
     """A scheduler of `kind` on the training noise schedule, set to `steps` steps: `DDPMScheduler`
     (ancestral sampling, fresh noise at every step, as trained), `ddim_scheduler`, or
     `DPMSolverMultistepScheduler` (a second-order solver of the same ODE DDIM follows at eta 0)."""
@@ -85,7 +89,7 @@ def sampler(kind: SamplerKind, training_scheduler: Any, steps: int) -> Any:
             training_scheduler.config, thresholding=True, sample_max_value=1.0
         )
     scheduler.set_timesteps(steps)
-    return scheduler
+    return typed_scheduler(scheduler)
 
 
 # Timesteps (n - 1) T/n, ..., T/n, 0 for n steps, and alpha_bar = 1 below the first: the two
