@@ -61,7 +61,7 @@ from .device import Runtime, resolve
 from .dit import matching_dit
 from .guidance import ddim_scheduler, guide
 from .output import save_figure, tile
-from .training import Schedule, final_loss, train
+from .training import Schedule, final_loss, on_device, train
 from .unets import make_unet2d, parameters
 
 Domain = Literal["inverted", "rotated"]
@@ -309,9 +309,7 @@ def _finetune(
     labels = _labels(config.eval_samples_per_class, runtime.device)
     loss = guidance_loss(models.scheduler, config.label_dropout)
     torch.manual_seed(config.seed + 3)
-    scratch = make_unet2d(config, num_class_embeds=CLASSES + 1, attention=config.attention)
-    # ModelMixin.to is wrapped in functools.wraps(Module.to), which mypy reads as an unbound call
-    scratch.to(runtime.device)  # type: ignore[arg-type]
+    scratch = on_device(make_unet2d(config, num_class_embeds=CLASSES + 1, attention=config.attention), runtime.device)
     starts = {
         "fine-tuned": (
             copy.deepcopy(models.unet),

@@ -36,7 +36,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -55,8 +55,13 @@ from .data import (
     load_images,
 )
 from .device import CompileRequest, DeviceRequest, PrecisionRequest, Runtime, resolve
+from .diffusers_types import Scheduler, typed_scheduler
 from .output import save_figure, tile
-from .training import Schedule, TrainLog, final_loss, train
+from .training import Schedule, TrainLog, final_loss, on_device, train
+
+if TYPE_CHECKING:  # imported where used: diffusers takes seconds to import
+    from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
+    from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
 
 VAE_KIND, PIPELINE_KIND = "sd-vae", "sd-pipeline"
 PROMPT_LENGTH = 8  # <|startoftext|>, at most six caption tokens, <|endoftext|>
@@ -236,9 +241,9 @@ class Latents:
         return self.latents[index]
 
 
-def make_unet(config: Config, in_channels: int, sample_size: int) -> Any:
+def make_unet(config: Config, in_channels: int, sample_size: int) -> UNet2DConditionModel:
     """SD's UNet in miniature: cross-attention in every block but the last (lowest) one."""
-    from diffusers import UNet2DConditionModel
+    from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
 
     blocks = len(config.unet_channels)
     return UNet2DConditionModel(
@@ -255,15 +260,17 @@ def make_unet(config: Config, in_channels: int, sample_size: int) -> Any:
     )
 
 
-def make_training_scheduler(config: Config) -> Any:
+def make_training_scheduler(config: Config) -> Scheduler:
     """DDPM with Stable Diffusion's betas (scaled linear, 0.00085 to 0.012)."""
-    from diffusers import DDPMScheduler
+    from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 
-    return DDPMScheduler(
-        num_train_timesteps=config.num_train_timesteps,
-        beta_schedule="scaled_linear",
-        beta_start=0.00085,
-        beta_end=0.012,
+    return typed_scheduler(
+        DDPMScheduler(
+            num_train_timesteps=config.num_train_timesteps,
+            beta_schedule="scaled_linear",
+            beta_start=0.00085,
+            beta_end=0.012,
+        )
     )
 
 
@@ -316,10 +323,10 @@ def pipeline_settings(config: Config) -> dict[str, Any]:
     return {**vae_settings(config), **{name: getattr(config, name) for name in names}}
 
 
-def train_vae(config: Config, data: ImageSet, runtime: Runtime, progress: Progress) -> tuple[Any, TrainLog]:
+def train_vae(config: Config, data: ImageSet, runtime: Runtime, progress: Progress) -> tuple[AutoencoderKL, TrainLog]:
     """The AutoencoderKL, its `scaling_factor` set from the training latents' std."""
     torch.manual_seed(config.seed)
-    vae: Any = autoencoder.make_vae(config.vae_channels, config.latent_channels, config.image_size)
+    vae = autoencoder.make_vae(config.vae_channels, config.latent_channels, config.image_size)
     latent = config.image_size // autoencoder.factor(vae)
     schedule = Schedule(config.vae_epochs, config.batch_size, config.vae_learning_rate, "cosine", config.warmup_steps)
     trained, log = train(
@@ -771,7 +778,7 @@ def _step_cost(config: Config, pipe: Any, runtime: Runtime, progress: Progress) 
     size, latent = config.image_size, config.image_size // autoencoder.factor(pipe.vae)
     context = torch.zeros(batch, PROMPT_LENGTH, config.text_width, device=runtime.device)
     t = torch.full((batch,), 500, device=runtime.device)
-    pixel_unet = make_unet(config, 1, size).to(runtime.device).eval()
+    pixel_unet = on_device(make_unet(config, 1, size), runtime.device).eval()
     cases = {
         "pixel": (pixel_unet, torch.randn(batch, 1, size, size, device=runtime.device)),
         "latent": (pipe.unet, torch.randn(batch, config.latent_channels, latent, latent, device=runtime.device)),

@@ -195,6 +195,13 @@ def in_memory_format(model: ModelT, memory_format: torch.memory_format) -> Model
     return model
 
 
+def on_device(model: ModelT, device: torch.device | str) -> ModelT:
+    """`model` moved to `device` in place (Module.to returns the module itself). Called through this signature:
+    diffusers wraps ModelMixin.to in functools.wraps, which mypy reads as an unbound call."""
+    model.to(device)
+    return model
+
+
 def _check_finite(losses: list[float], stage: str, first_step: int = 0) -> None:
     """A loss that is NaN or infinite will not come back: stop with the reason instead of writing NaN figures."""
     for step, value in enumerate(losses, first_step):
