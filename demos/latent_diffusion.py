@@ -62,6 +62,8 @@ from .training import Schedule, TrainLog, final_loss, on_device, train
 if TYPE_CHECKING:  # imported where used: diffusers takes seconds to import
     from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
     from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
+    from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import StableDiffusionPipeline
+    from transformers import CLIPTextModel
 
 VAE_KIND, PIPELINE_KIND = "sd-vae", "sd-pipeline"
 PROMPT_LENGTH = 8  # <|startoftext|>, at most six caption tokens, <|endoftext|>
@@ -219,7 +221,7 @@ class TextConditionedUNet(nn.Module):
     """UNet and text encoder trained as one module (one optimizer, one DDP wrapper): token ids in,
     the text encoder's last hidden states into the UNet's cross-attention, as the pipeline does."""
 
-    def __init__(self, unet: nn.Module, text_encoder: nn.Module) -> None:
+    def __init__(self, unet: UNet2DConditionModel, text_encoder: CLIPTextModel) -> None:
         super().__init__()
         self.unet, self.text_encoder = unet, text_encoder
 
@@ -348,10 +350,11 @@ def train_vae(config: Config, data: ImageSet, runtime: Runtime, progress: Progre
 
 
 def train_pipeline(
-    config: Config, vae: Any, data: ImageSet, runtime: Runtime, progress: Progress
-) -> tuple[Any, TrainLog]:
+    config: Config, vae: AutoencoderKL, data: ImageSet, runtime: Runtime, progress: Progress
+) -> tuple[StableDiffusionPipeline, TrainLog]:
     """Text encoder and UNet trained together on the VAE's scaled latents, assembled into the pipeline."""
-    from diffusers import DDIMScheduler, StableDiffusionPipeline
+    from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import StableDiffusionPipeline
+    from diffusers.schedulers.scheduling_ddim import DDIMScheduler
 
     torch.manual_seed(config.seed)
     with tempfile.TemporaryDirectory() as folder:  # read at once; save_pretrained writes them with the pipeline
@@ -362,7 +365,7 @@ def train_pipeline(
     latent_size = config.image_size // autoencoder.factor(vae)
     unet = make_unet(config, config.latent_channels, latent_size)
     progress("encode latents", 0, 1)
-    scaled = autoencoder.encode(vae, data.floats(slice(None))) * vae.config.scaling_factor
+    scaled = autoencoder.encode(vae, data.floats(slice(None))) * vae.config["scaling_factor"]
     ids = text.token_ids(tokenizer, captions(data)).to(runtime.device)
     progress("encode latents", 1, 1)
     scheduler = make_training_scheduler(config)
@@ -384,8 +387,9 @@ def train_pipeline(
         unet=model.unet,
         # SD 1.x's sampler settings; the pipeline would otherwise change them itself, with a warning.
         scheduler=DDIMScheduler.from_config(scheduler.config, clip_sample=False, steps_offset=1),
-        safety_checker=None,
-        feature_extractor=None,
+        # None is how diffusers documents leaving these out; its annotations do not admit it
+        safety_checker=None,  # type: ignore[arg-type]
+        feature_extractor=None,  # type: ignore[arg-type]
         requires_safety_checker=False,
     )
     return pipeline, log
