@@ -522,7 +522,8 @@ def _spectrogram_figure(clip: np.ndarray, image: np.ndarray, mel: MelSettings, s
         xlim=(0, t[-1]),
         xlabel="time (s)",
         ylabel="amplitude",
-        title=f"Waveform: {source}, {len(clip):,} samples at {mel.sample_rate} Hz ({len(clip) / mel.sample_rate:.2f} s)",
+        title=f"Waveform: {source}, {len(clip):,} samples at {mel.sample_rate} Hz "
+        f"({len(clip) / mel.sample_rate:.2f} s)",
     )
     _show_mel(figure.add_subplot(grid[1, 0]), image, mel, colorbar=True).axes.set_title(
         f"Mel spectrogram: n_fft {mel.n_fft}, hop {mel.hop_length}, {mel.y_res} mel bands, top_db {mel.top_db}"
@@ -742,7 +743,8 @@ def _distances_figure(
                 (
                     data.images[int(index[column]), 0].cpu().numpy(),
                     (
-                        f"its nearest training clip\n({audio.TRAINING_KINDS[int(index[column]) % len(audio.TRAINING_KINDS)]}, "
+                        "its nearest training clip\n"
+                        f"({audio.TRAINING_KINDS[int(index[column]) % len(audio.TRAINING_KINDS)]}, "
                         f"{nearest['generated'][0][column].item():.3f} away)"
                     ),
                 ),

@@ -857,7 +857,8 @@ def _latent_figure(
         1,
         (
             f"image {tuple(measured['image_shape'])} -> latents {tuple(measured['latent_shape'])}\n"
-            f"{measured['factor_per_side']}x smaller per side; {measured['pixel_values_per_latent_value']:g} pixel values "
+            f"{measured['factor_per_side']}x smaller per side; "
+            f"{measured['pixel_values_per_latent_value']:g} pixel values "
             f"per latent value\n(SD 1.x: 512x512x3 -> 64x64x4, {measured['sd_1x_pixel_values_per_latent_value']:g})\n\n"
             f"latent std {measured['latent_std']:.3f}; scaling_factor = 1/std = {measured['scaling_factor']:.4f}\n"
             f"(SD 1.x: 0.18215); scaled std on held-out digits {measured['scaled_latent_std']:.2f}\n\n"
