@@ -252,7 +252,7 @@ def train_course_unet(
 
 
 def train_judge(
-    config: ModelConfig, data: ImageSet, runtime: Runtime, progress: Progress
+    config: JudgeConfig, data: ImageSet, runtime: Runtime, progress: Progress
 ) -> tuple[classifier.DigitClassifier, TrainLog]:
     """The digit classifier that judges samples; returns (DigitClassifier, TrainLog)."""
     schedule = Schedule(config.classifier_epochs, config.batch_size, CLASSIFIER_LR, "cosine")

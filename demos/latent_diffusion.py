@@ -437,7 +437,7 @@ def pretrained_models(config: Config, runtime: Runtime, progress: Progress) -> M
         return vae, summary(log)
 
     def train_judge_now() -> tuple[Any, dict[str, Any]]:
-        judge, log = train_judge(config, data(), runtime, progress)  # type: ignore[arg-type]
+        judge, log = train_judge(config, data(), runtime, progress)
         return judge, log.summary()
 
     training: dict[str, Any] = {}
