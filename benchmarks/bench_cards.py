@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fsrs import Card, Rating, State
@@ -37,8 +37,8 @@ from learnapp.store import Review, Store, default_path
 
 # the simulated learner of the tests, and the benchmarks' process timing
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent / "tests"), str(Path(__file__).resolve().parent)]
-from memory_support import simulate
-from timing import learnapp_command, run_seconds
+from memory_support import simulate  # noqa: E402 (found through the sys.path entry above)
+from timing import learnapp_command, run_seconds  # noqa: E402 (found through the sys.path entry above)
 
 QUERIES = (
     ("one word", "noise", {}),
@@ -54,7 +54,7 @@ QUERIES = (
     ("flagged", "", {"flagged": True}),
     ("rare word", "spectrogram", {}),
 )
-NOW = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 PAGE = 50
 
 
@@ -67,10 +67,10 @@ def synthetic_deck(cards: int, seed: int = 0) -> Deck:
         base, other = real[n % len(real)], rng.choice(real)
         extra = " ".join(rng.sample(other.answer.split(), min(3, len(other.answer.split()))))
         topic = f"t{n % 10}"
-        topics[topic].append(replace(base, id=f"syn-{n:07d}", topic=topic, source=n + 1,
-                                     question=f"{base.question} ({extra})"))
-    return Deck(tuple(Topic(id=t, title=t, demo="noise-corruption", items=tuple(items))
-                      for t, items in topics.items()))
+        topics[topic].append(
+            replace(base, id=f"syn-{n:07d}", topic=topic, source=n + 1, question=f"{base.question} ({extra})")
+        )
+    return Deck(tuple(Topic(id=t, title=t, demo="noise-corruption", items=tuple(items)) for t, items in topics.items()))
 
 
 def fill(store: Store, deck: Deck, seed: int = 0) -> None:
@@ -82,9 +82,15 @@ def fill(store: Store, deck: Deck, seed: int = 0) -> None:
             continue  # new
         state = rng.choices((State.Learning, State.Review, State.Relearning), weights=(5, 90, 5))[0]
         at = NOW - timedelta(days=rng.randint(1, 300))
-        after = Card(card_id=0, state=state, step=None if state == State.Review else 0,
-                     stability=rng.uniform(0.5, 100), difficulty=rng.uniform(1, 10),
-                     due=at + timedelta(days=rng.randint(1, 60)), last_review=at)
+        after = Card(
+            card_id=0,
+            state=state,
+            step=None if state == State.Review else 0,
+            stability=rng.uniform(0.5, 100),
+            difficulty=rng.uniform(1, 10),
+            due=at + timedelta(days=rng.randint(1, 60)),
+            last_review=at,
+        )
         reviews.append(Review(item.id, at, Rating.Good, 4000, None, after))
         if rng.random() < 0.01:  # a leech: five lapses
             before = replace(after, state=State.Review, step=None)
@@ -103,8 +109,10 @@ def bench_search(cards: int, runs: int) -> None:
             started = time.perf_counter()
             index = CardIndex(deck, store)
             built = time.perf_counter() - started
-            print(f"search over {cards:,} cards: index built in {built * 1000:.0f} ms "
-                  f"({len(index._vocabulary):,} distinct words)")
+            print(
+                f"search over {cards:,} cards: index built in {built * 1000:.0f} ms "
+                f"({len(index._vocabulary):,} distinct words)"
+            )
             times, cpu_times = [], []
             for name, query, filters in QUERIES:
                 mine, cpu = [], []
@@ -117,13 +125,17 @@ def bench_search(cards: int, runs: int) -> None:
                 assert len(page) == min(PAGE, len(found))
                 times += mine
                 cpu_times += cpu
-                print(f"  {name:<16} {query!r:<28} {len(found):>7,} cards  "
-                      f"median {statistics.median(mine) * 1000:6.1f} ms"
-                      f" (CPU {statistics.median(cpu) * 1000:5.1f} ms)")
+                print(
+                    f"  {name:<16} {query!r:<28} {len(found):>7,} cards  "
+                    f"median {statistics.median(mine) * 1000:6.1f} ms"
+                    f" (CPU {statistics.median(cpu) * 1000:5.1f} ms)"
+                )
             times.sort()
-            print(f"  all queries: median {statistics.median(times) * 1000:.1f} ms, "
-                  f"95th percentile {times[int(0.95 * (len(times) - 1))] * 1000:.1f} ms, "
-                  f"CPU median {statistics.median(cpu_times) * 1000:.1f} ms (target <= 50 ms)")
+            print(
+                f"  all queries: median {statistics.median(times) * 1000:.1f} ms, "
+                f"95th percentile {times[int(0.95 * (len(times) - 1))] * 1000:.1f} ms, "
+                f"CPU median {statistics.median(cpu_times) * 1000:.1f} ms (target <= 50 ms)"
+            )
 
 
 def bench_optimize(reviews: int, cards: int) -> None:
@@ -131,8 +143,10 @@ def bench_optimize(reviews: int, cards: int) -> None:
         with Store(default_path(folder)) as store:
             started = time.perf_counter()
             store.merge_reviews(simulate(cards, reviews, NOW - timedelta(days=2000)))
-            print(f"optimize: {reviews:,} reviews of {cards:,} cards simulated and stored in "
-                  f"{time.perf_counter() - started:.1f} s")
+            print(
+                f"optimize: {reviews:,} reviews of {cards:,} cards simulated and stored in "
+                f"{time.perf_counter() - started:.1f} s"
+            )
         # CPU time as well as wall time: on a shared machine the wall time mostly measures the others
         cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         seconds = run_seconds([*learnapp_command(), "--data-dir", folder, "progress", "--optimize"])
@@ -141,12 +155,14 @@ def bench_optimize(reviews: int, cards: int) -> None:
         with Store(default_path(folder)) as store:
             model = store.memory_models()[-1]
         figures = model.figures
-        print(f"  learnapp progress --optimize: {seconds:.1f} s wall, {cpu:.1f} s CPU "
-              f"(target <= 60 s on 2 cores); fitted "
-              f"{figures['fitted_answers']:,} answers, held out {figures['fitted']['reviews']:,} spaced reviews; "
-              f"log loss {figures['default']['log_loss']:.4f} -> {figures['fitted']['log_loss']:.4f}, "
-              f"RMSE (bins) {figures['default']['rmse_bins']:.4f} -> {figures['fitted']['rmse_bins']:.4f}, "
-              f"adopted: {figures['adopted']}")
+        print(
+            f"  learnapp progress --optimize: {seconds:.1f} s wall, {cpu:.1f} s CPU "
+            f"(target <= 60 s on 2 cores); fitted "
+            f"{figures['fitted_answers']:,} answers, held out {figures['fitted']['reviews']:,} spaced reviews; "
+            f"log loss {figures['default']['log_loss']:.4f} -> {figures['fitted']['log_loss']:.4f}, "
+            f"RMSE (bins) {figures['default']['rmse_bins']:.4f} -> {figures['fitted']['rmse_bins']:.4f}, "
+            f"adopted: {figures['adopted']}"
+        )
 
 
 def main() -> None:
@@ -157,8 +173,10 @@ def main() -> None:
     parser.add_argument("--review-cards", type=int, default=5_000, help="cards the simulated log spans")
     parser.add_argument("--only", choices=("search", "optimize"), help="run one of the two")
     args = parser.parse_args()
-    print(f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f} at start (a shared machine: "
-          "wall times include waiting for the other processes)")
+    print(
+        f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f} at start (a shared machine: "
+        "wall times include waiting for the other processes)"
+    )
     if args.only != "optimize":
         bench_search(args.cards, args.runs)
     if args.only != "search":

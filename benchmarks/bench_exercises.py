@@ -48,21 +48,38 @@ def main() -> None:
             times.append(time.perf_counter() - start)
             if not verdict.passed:
                 sys.exit(f"{exercise.name}: the reference solution fails:\n{verdict.text()}")
-        rows.append({"exercise": exercise.name, "first_s": round(times[0], 4),
-                     "median_s": round(statistics.median(times[1:]), 4)})
+        rows.append(
+            {
+                "exercise": exercise.name,
+                "first_s": round(times[0], 4),
+                "median_s": round(statistics.median(times[1:]), 4),
+            }
+        )
     exercise = load_exercises()[0]
-    code = (f"from pathlib import Path; from learnapp.exercises.child import check; "
-            f"assert check({exercise.checker!r}, Path({str(exercise.solution)!r})).passed")
+    code = (
+        f"from pathlib import Path; from learnapp.exercises.child import check; "
+        f"assert check({exercise.checker!r}, Path({str(exercise.solution)!r})).passed"
+    )
     child = run_seconds([sys.executable, "-c", code])
 
     print(f"{'exercise':<20} {'first (s)':>10} {'median (s)':>11}")
     for row in rows:
         print(f"{row['exercise']:<20} {row['first_s']:>10.3f} {row['median_s']:>11.3f}")
-    print(f"imports (torch, diffusers, the checkers): {imports:.2f} s; a whole check process ({exercise.name}): {child:.2f} s")
+    print(
+        f"imports (torch, diffusers, the checkers): {imports:.2f} s; a whole check process ({exercise.name}): {child:.2f} s"
+    )
     slowest = max(row["median_s"] for row in rows)
     print(f"slowest median {slowest:.3f} s: {'within' if slowest <= TARGET_S else 'OVER'} the {TARGET_S:g} s target")
-    emit({"runs": args.runs, "imports_s": round(imports, 3), "child_process_s": round(child, 3),
-          "target_s": TARGET_S, "checks": rows}, args.out)
+    emit(
+        {
+            "runs": args.runs,
+            "imports_s": round(imports, 3),
+            "child_process_s": round(child, 3),
+            "target_s": TARGET_S,
+            "checks": rows,
+        },
+        args.out,
+    )
 
 
 if __name__ == "__main__":

@@ -35,14 +35,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from timing import emit
 
 from learnapp.demos import cfg, classifier, conditioning, ddim_inversion, guidance, unets
 from learnapp.demos import config as config_options
 from learnapp.demos.base import Result
 from learnapp.demos.data import load_images, to_pixels
 from learnapp.demos.device import Runtime, resolve
-
-from timing import emit
 
 COURSE_BATCH, COURSE_LR, COURSE_EPOCHS, COURSE_SAMPLING_STEPS = 128, 1e-3, 10, 1000
 
@@ -78,8 +77,9 @@ def course_training(config: cfg.Config, runtime: Runtime, epochs: int, progress:
     progress("train UNet, course recipe", 0, 1)
     device = runtime.device
     data = load_images(config.dataset, config.image_size, config.train_images, config.seed, "cpu", split="train")
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data.images, data.labels),
-                                         batch_size=COURSE_BATCH, shuffle=True)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(data.images, data.labels), batch_size=COURSE_BATCH, shuffle=True
+    )
     torch.manual_seed(config.seed)
     scheduler = unets.make_scheduler(config)  # DDPMScheduler, as the demo trains with
     net = unets.make_unet2d(config, num_class_embeds=conditioning.CLASSES + 1, attention=config.attention).to(device)
@@ -94,7 +94,7 @@ def course_training(config: cfg.Config, runtime: Runtime, epochs: int, progress:
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
-        say(f"course: epoch {epoch + 1}/{epochs}, mean loss {sum(losses[-len(loader):]) / len(loader):.4f}")
+        say(f"course: epoch {epoch + 1}/{epochs}, mean loss {sum(losses[-len(loader) :]) / len(loader):.4f}")
     return (net.eval(), scheduler), {"images": len(losses) * COURSE_BATCH, "final_loss": losses[-1]}
 
 
@@ -121,23 +121,29 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", choices=("full", "quick"), default="full", help="the demos' preset (default: full)")
     parser.add_argument("--course-epochs", type=int, default=COURSE_EPOCHS, help="course arm epochs (default: 10)")
-    parser.add_argument("--course-sampling-steps", type=int, default=COURSE_SAMPLING_STEPS,
-                        help="course arm DDPM steps (default: 1000)")
+    parser.add_argument(
+        "--course-sampling-steps", type=int, default=COURSE_SAMPLING_STEPS, help="course arm DDPM steps (default: 1000)"
+    )
     parser.add_argument("--out", help="also write the JSON result to this file")
     config_options.add_options(parser, cfg.Config, cfg.Config(), cfg.Config.quick())
     args = parser.parse_args(argv)
     quick = args.preset == "quick"
     config = config_options.from_args(cfg.Config, args, quick)
     model_fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(conditioning.ModelConfig)}
-    inversion_config = dataclasses.replace(ddim_inversion.Config.quick() if quick else ddim_inversion.Config(),
-                                           **{**model_fields, "retrain": False})
+    inversion_config = dataclasses.replace(
+        ddim_inversion.Config.quick() if quick else ddim_inversion.Config(), **{**model_fields, "retrain": False}
+    )
     if not 1 <= args.course_sampling_steps <= config.num_train_timesteps:
         parser.error(f"--course-sampling-steps: between 1 and --num-train-timesteps ({config.num_train_timesteps})")
 
     runtime = resolve(config.device, config.precision, config.compile)
     torch.zeros(1, device=runtime.device).sum().item()  # CUDA context, outside every arm's time
-    result: dict[str, Any] = {"device": runtime.describe(), "torch": torch.__version__, "preset": args.preset,
-                              "config": dataclasses.asdict(config)}
+    result: dict[str, Any] = {
+        "device": runtime.describe(),
+        "torch": torch.__version__,
+        "preset": args.preset,
+        "config": dataclasses.asdict(config),
+    }
 
     with tempfile.TemporaryDirectory(prefix="bench-guidance-") as scratch:
         os.environ["LEARNAPP_CACHE_DIR"] = str(Path(scratch) / "cache")  # empty: the demo arm trains
@@ -145,37 +151,58 @@ def main(argv: list[str] | None = None) -> int:
         say(f"demo: cfg {args.preset} preset on {runtime.name}, training included")
         demo: Result
         demo, seconds = timed(runtime, lambda: cfg.run(config, Path(scratch), StagePrinter("demo")))
-        result["demo"] = {"seconds": seconds, "train_unet_seconds": demo.metrics["models"]["unet"]["seconds"],
-                          "accuracy_at_default_scale": demo.metrics["accuracy_at_default_scale"],
-                          "sweep": [{k: row[k] for k in ("scale", "accuracy", "diversity", "frechet_distance")}
-                                    for row in demo.metrics["sweep"]],
-                          "classifier_test_accuracy": demo.metrics["classifier_test_accuracy"]}
-        say(f"demo: {seconds:.1f} s end to end, accuracy {demo.metrics['accuracy_at_default_scale']:.1%} "
-            f"at scale {config.guidance_scale:g}")
+        result["demo"] = {
+            "seconds": seconds,
+            "train_unet_seconds": demo.metrics["models"]["unet"]["seconds"],
+            "accuracy_at_default_scale": demo.metrics["accuracy_at_default_scale"],
+            "sweep": [
+                {k: row[k] for k in ("scale", "accuracy", "diversity", "frechet_distance")}
+                for row in demo.metrics["sweep"]
+            ],
+            "classifier_test_accuracy": demo.metrics["classifier_test_accuracy"],
+        }
+        say(
+            f"demo: {seconds:.1f} s end to end, accuracy {demo.metrics['accuracy_at_default_scale']:.1%} "
+            f"at scale {config.guidance_scale:g}"
+        )
 
         say("ddim-inversion: preset, models from the demo arm's cache")
-        inversion, seconds = timed(runtime, lambda: ddim_inversion.run(inversion_config, Path(scratch),
-                                                                       StagePrinter("ddim-inversion")))
-        result["ddim_inversion"] = {"seconds": seconds, "reconstruction": inversion.metrics["reconstruction"],
-                                    "edit": inversion.metrics["edit"]["by_start_step"]}
+        inversion, seconds = timed(
+            runtime, lambda: ddim_inversion.run(inversion_config, Path(scratch), StagePrinter("ddim-inversion"))
+        )
+        result["ddim_inversion"] = {
+            "seconds": seconds,
+            "reconstruction": inversion.metrics["reconstruction"],
+            "edit": inversion.metrics["edit"]["by_start_step"],
+        }
         say(f"ddim-inversion: {seconds:.1f} s")
 
         judge = conditioning.pretrained_models(config, runtime, StagePrinter("load")).classifier
-        say(f"course: {args.course_epochs} epochs at batch {COURSE_BATCH}, fp32, eager, "
-            f"then {args.course_sampling_steps}-step DDPM for each of {len(config.guidance_scales)} scales")
+        say(
+            f"course: {args.course_epochs} epochs at batch {COURSE_BATCH}, fp32, eager, "
+            f"then {args.course_sampling_steps}-step DDPM for each of {len(config.guidance_scales)} scales"
+        )
         started = time.perf_counter()
         (net, scheduler), training = course_training(config, runtime, args.course_epochs, StagePrinter("course"))
         if runtime.device.type == "cuda":
             torch.cuda.synchronize()
         train_seconds = time.perf_counter() - started
-        sweep, sample_seconds = timed(runtime, lambda: course_sweep(config, net, scheduler, judge, runtime,
-                                                                    args.course_sampling_steps))
+        sweep, sample_seconds = timed(
+            runtime, lambda: course_sweep(config, net, scheduler, judge, runtime, args.course_sampling_steps)
+        )
         default = next(row for row in sweep if row["scale"] == config.guidance_scale)
-        result["course"] = {"seconds": train_seconds + sample_seconds, "train_unet_seconds": train_seconds,
-                            "sampling_seconds": sample_seconds, "epochs": args.course_epochs,
-                            "sampling_steps": args.course_sampling_steps, "batch_size": COURSE_BATCH,
-                            "learning_rate": COURSE_LR, **training,
-                            "accuracy_at_default_scale": default["accuracy"], "sweep": sweep}
+        result["course"] = {
+            "seconds": train_seconds + sample_seconds,
+            "train_unet_seconds": train_seconds,
+            "sampling_seconds": sample_seconds,
+            "epochs": args.course_epochs,
+            "sampling_steps": args.course_sampling_steps,
+            "batch_size": COURSE_BATCH,
+            "learning_rate": COURSE_LR,
+            **training,
+            "accuracy_at_default_scale": default["accuracy"],
+            "sweep": sweep,
+        }
 
     result["speedup_end_to_end"] = result["course"]["seconds"] / result["demo"]["seconds"]
     result["speedup_training"] = result["course"]["train_unet_seconds"] / result["demo"]["train_unet_seconds"]

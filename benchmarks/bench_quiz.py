@@ -22,8 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from timing import median_seconds
 
@@ -71,8 +71,9 @@ def first_card_seconds(data_dir: str, runs: int) -> tuple[float, float]:
     drawn, whole = [], []
     for attempt in range(runs + 1):  # the first run warms the disk cache
         started = time.time()
-        done = subprocess.run([sys.executable, __file__, "--child-first-card", data_dir],
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, __file__, "--child-first-card", data_dir], capture_output=True, text=True, check=True
+        )
         if attempt:
             whole.append(time.time() - started)
             drawn.append(float(done.stdout.split()[0]) - started)
@@ -117,15 +118,20 @@ def main() -> None:
         first, whole = first_card_seconds(tmp, args.runs)
     with tempfile.TemporaryDirectory() as tmp:
         latencies = asyncio.run(next_card_latencies(Path(tmp), args.answers))
-    print(json.dumps({
-        "python -c pass (s)": round(baseline, 4),
-        "first card drawn, from process start (s)": round(first, 4),
-        "first card x bare python": round(first / baseline, 2),
-        "whole process, to its exit after the first card (s)": round(whole, 4),
-        "next card median (ms)": round(1000 * statistics.median(latencies), 2),
-        "next card p90 (ms)": round(1000 * sorted(latencies)[int(0.9 * len(latencies))], 2),
-        "targets": {"first card (s)": 0.4, "next card (ms)": 30},
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "python -c pass (s)": round(baseline, 4),
+                "first card drawn, from process start (s)": round(first, 4),
+                "first card x bare python": round(first / baseline, 2),
+                "whole process, to its exit after the first card (s)": round(whole, 4),
+                "next card median (ms)": round(1000 * statistics.median(latencies), 2),
+                "next card p90 (ms)": round(1000 * sorted(latencies)[int(0.9 * len(latencies))], 2),
+                "targets": {"first card (s)": 0.4, "next card (ms)": 30},
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

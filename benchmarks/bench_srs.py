@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fsrs import Rating
@@ -65,8 +65,11 @@ def fill(path: Path, ids: list[str], now: datetime, seed: int = 0) -> None:
             time_us += rng.randrange(DAY_US, 3 * DAY_US)
             is_last = n == REVIEWS_PER_CARD - 1
             at = last if is_last else time_us
-            after = (state, step, stability, difficulty, due, at) if is_last else (
-                2, None, stability / 2, difficulty, at + DAY_US, at)
+            after = (
+                (state, step, stability, difficulty, due, at)
+                if is_last
+                else (2, None, stability / 2, difficulty, at + DAY_US, at)
+            )
             log.append((item_id, at, rng.randint(1, 4), rng.randint(2000, 30000), *previous, *after))
             previous = after
         cards.append((item_id, state, step, stability, difficulty, due, last, REVIEWS_PER_CARD, 1))
@@ -77,7 +80,7 @@ def fill(path: Path, ids: list[str], now: datetime, seed: int = 0) -> None:
             f"""INSERT INTO revlog (item_id, reviewed_at, rating, duration_ms,
                 before_state, before_step, before_stability, before_difficulty, before_due, before_last_review,
                 after_state, after_step, after_stability, after_difficulty, after_due, after_last_review)
-                VALUES ({', '.join('?' * 16)})""",
+                VALUES ({", ".join("?" * 16)})""",
             log,
         )
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -94,8 +97,14 @@ def deck_of(ids: list[str], extra_new: int) -> Deck:
         chunk = all_ids[t * size : (t + 1) * size]
         topic_id = f"topic-{t}"
         items = tuple(
-            Item(id=i, source=n, question=f"q {i}", answer=f"a {i}", distractors=(f"x {i}", f"y {i}", f"z {i}"),
-                 topic=topic_id)
+            Item(
+                id=i,
+                source=n,
+                question=f"q {i}",
+                answer=f"a {i}",
+                distractors=(f"x {i}", f"y {i}", f"z {i}"),
+                topic=topic_id,
+            )
             for n, i in enumerate(chunk, 1)
         )
         topics.append(Topic(id=topic_id, title=f"Topic {t}", demo="noise-corruption", items=items))
@@ -121,7 +130,7 @@ def learnapp_command() -> list[str]:
 
 
 def measure(cards: int, runs: int, answers: int, folder: Path) -> dict[str, float]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     data = folder / f"cards-{cards}"
     path = default_path(data)
     ids = synthetic_ids(cards)
@@ -146,7 +155,7 @@ def measure(cards: int, runs: int, answers: int, folder: Path) -> dict[str, floa
         ratings = list(Rating)
         times = []
         for n in range(answers):
-            session.current  # the card is shown (loaded, four outcomes previewed) before timing
+            _ = session.current  # the card is shown (loaded, four outcomes previewed) before timing
             start = time.perf_counter()
             session.answer(ratings[n % 4])
             times.append(time.perf_counter() - start)
@@ -154,8 +163,8 @@ def measure(cards: int, runs: int, answers: int, folder: Path) -> dict[str, floa
         result["answer"] = statistics.median(times)
         result["answer_p95"] = times[int(0.95 * len(times))]
     env = dict(os.environ, LEARNAPP_DATA_DIR=str(data), COLUMNS="100")
-    result["progress"] = whole_process(learnapp_command() + ["progress"], env, runs)
-    result["progress_json"] = whole_process(learnapp_command() + ["progress", "--json"], env, runs)
+    result["progress"] = whole_process([*learnapp_command(), "progress"], env, runs)
+    result["progress_json"] = whole_process([*learnapp_command(), "progress", "--json"], env, runs)
     print(
         f"\n{cards:,} cards, {cards * REVIEWS_PER_CARD:,} log rows ({size_mb:.0f} MB, built in {built:.1f} s)\n"
         f"  build today's queue ({int(result['queue_cards']):,} cards): {ms(result['queue'])} median of {runs}"
@@ -178,7 +187,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="learnapp-bench-") as folder:
         env = dict(os.environ, LEARNAPP_DATA_DIR=str(Path(folder) / "empty"))
         baseline = whole_process([sys.executable, "-c", "pass"], env, args.runs)
-        help_time = whole_process(learnapp_command() + ["--help"], env, args.runs)
+        help_time = whole_process([*learnapp_command(), "--help"], env, args.runs)
         print(f"python -c pass: {ms(baseline)}; learnapp --help: {ms(help_time)} (whole process, median)")
         results = {cards: measure(cards, args.runs, args.answers, Path(folder)) for cards in args.cards}
     if len(results) > 1:

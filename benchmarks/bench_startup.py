@@ -25,7 +25,7 @@ def main() -> None:
     baseline = median_seconds([sys.executable, "-c", "pass"], args.runs)
     results = {"python -c pass": {"median_s": round(baseline, 4)}}
     for argument, target in TARGETS.items():
-        seconds = median_seconds(learnapp_command() + [argument], args.runs)
+        seconds = median_seconds([*learnapp_command(), argument], args.runs)
         results[f"learnapp {argument}"] = {
             "median_s": round(seconds, 4),
             "x_bare_python": round(seconds / baseline, 2),

@@ -28,17 +28,16 @@ import time
 
 import torch
 import torch.nn.functional as F
+from timing import emit
 
 from learnapp.demos import config as config_options
 from learnapp.demos import unet_training as demo
 from learnapp.demos import unets
-from learnapp.demos.noising import noise_loss
-from learnapp.demos.training import final_loss
 from learnapp.demos.base import no_progress
 from learnapp.demos.data import ImageSet, load_images
 from learnapp.demos.device import Runtime, resolve
-
-from timing import emit
+from learnapp.demos.noising import noise_loss
+from learnapp.demos.training import final_loss
 
 COURSE_BATCH, COURSE_LR = 128, 1e-3
 

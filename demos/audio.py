@@ -315,7 +315,7 @@ def spectral_errors(reference: np.ndarray, estimate: np.ndarray, top_db: float =
     energy = float(np.sum(estimate * estimate))
     if energy > 0:
         estimate = estimate * float(np.sum(reference * estimate)) / energy
-    convergence = float(np.linalg.norm(reference - estimate) / max(np.linalg.norm(reference), 1e-12))
+    convergence = float(np.linalg.norm(reference - estimate) / max(float(np.linalg.norm(reference)), 1e-12))
     floor = max(float(reference.max()), 1e-12) * 10 ** (-top_db / 20)
     difference = 20 * np.log10(np.maximum(reference, floor)) - 20 * np.log10(np.maximum(estimate, floor))
     distance = float(np.mean(np.sqrt(np.mean(difference**2, axis=0))))
@@ -356,7 +356,7 @@ def check_audio_file(path: str) -> float:
         raise UserError(f"--audio {path}: not a regular file")
     try:
         info = soundfile.info(str(file))
-    except Exception as exc:  # noqa: BLE001 - libsndfile's errors carry the reason; their type varies by version
+    except Exception as exc:
         raise UserError(f"--audio {path}: not a readable audio file ({_reason(exc)})") from None
     if info.frames == 0:
         raise UserError(f"--audio {path}: the file holds no audio")
@@ -372,7 +372,7 @@ def read_audio(path: str, sample_rate: int) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # librosa warns before falling back to audioread
             audio, _ = librosa.load(Path(path).expanduser(), sr=sample_rate, mono=True)
-    except Exception as exc:  # noqa: BLE001 - any decoder failure on a learner's file is bad input
+    except Exception as exc:
         raise UserError(f"--audio {path}: cannot decode it ({_reason(exc)})") from None
     if not np.all(np.isfinite(audio)):
         raise UserError(f"--audio {path}: the decoded audio has NaN or infinite samples")

@@ -56,11 +56,13 @@ from .training import Schedule, TrainLog, final_loss, train
 from .unets import make_scheduler, make_unet2d, parameters
 
 if TYPE_CHECKING:
-    from diffusers import DDIMPipeline
+    from diffusers.models.unets.unet_2d import UNet2DModel
+    from diffusers.pipelines.ddim.pipeline_ddim import DDIMPipeline
 
 # The files cards may point at (declared in the registry).
-(SPECTROGRAM, ROUNDTRIP, SAMPLE_RATES, TRAINING, GENERATED, DISTANCES, LOSS, ANIMATION, ORIGINAL_WAV,
- ROUNDTRIP_WAV) = DEMOS["audio-spectrograms"].outputs
+(SPECTROGRAM, ROUNDTRIP, SAMPLE_RATES, TRAINING, GENERATED, DISTANCES, LOSS, ANIMATION, ORIGINAL_WAV, ROUNDTRIP_WAV) = (
+    DEMOS["audio-spectrograms"].outputs
+)
 LESSON_RATE, MODEL_RATE = 44_100, 22_050  # the sample-rate lesson: CD audio to the course's rate
 CHUNK = 32  # clips converted per call: librosa batches the STFT and the mel projection
 # The round-trip errors, ordered as they build up: what the image loses, what the phase guess
@@ -196,8 +198,9 @@ def measure_roundtrip(clip: np.ndarray, image: np.ndarray, mel: MelSettings, see
     random_phase = audio.griffin_lim(from_image, mel, seed, n_iter=0)
     phase_only = audio.griffin_lim(true_magnitude, mel, seed)
     errors = {
-        "mel_image": audio.spectral_errors(reference, audio.stft_magnitude(audio.with_phase_of(from_image, clip, mel),
-                                                                          mel)),
+        "mel_image": audio.spectral_errors(
+            reference, audio.stft_magnitude(audio.with_phase_of(from_image, clip, mel), mel)
+        ),
         "griffin_lim": audio.spectral_errors(reference, audio.stft_magnitude(phase_only, mel)),
         "roundtrip": audio.spectral_errors(reference, audio.stft_magnitude(roundtrip, mel)),
         "random_phase": audio.spectral_errors(reference, audio.stft_magnitude(random_phase, mel)),
@@ -248,14 +251,16 @@ def sample_rate_versions() -> dict[str, tuple[np.ndarray, int, str]]:
 # --- 4. diffusion on spectrograms ---------------------------------------------------------------
 
 
-def spectrogram_dataset(config: Config, mel: MelSettings, device: torch.device, progress: Progress,
-                        held_out: bool = False) -> ImageSet:
+def spectrogram_dataset(
+    config: Config, mel: MelSettings, device: torch.device, progress: Progress, held_out: bool = False
+) -> ImageSet:
     """`train_clips` synthetic clips, the four kinds in turn, as mel images downscaled to
     `image_size` (averaging dB values), on `device`. Each chunk of clips has its own seed, so the
     set is the same however many threads make it. `held_out`: `samples` clips more of the same
     kinds, from other seeds, that the model never sees (what real new clips look like to it)."""
-    total, stage = (config.samples, "make held-out spectrograms") if held_out else (config.train_clips,
-                                                                                     "make spectrograms")
+    total, stage = (
+        (config.samples, "make held-out spectrograms") if held_out else (config.train_clips, "make spectrograms")
+    )
 
     def chunk(start: int) -> torch.Tensor:
         rng = np.random.default_rng([config.seed, start, *([1] if held_out else [])])
@@ -295,9 +300,10 @@ DISTANCE_SETS = {
 }
 
 
-def make_pipeline(unet: torch.nn.Module, config: Config) -> DDIMPipeline:
+def make_pipeline(unet: UNet2DModel, config: Config) -> DDIMPipeline:
     """The trained UNet with a DDIM scheduler on the training schedule, as a saveable pipeline."""
-    from diffusers import DDIMPipeline, DDIMScheduler
+    from diffusers.pipelines.ddim.pipeline_ddim import DDIMPipeline
+    from diffusers.schedulers.scheduling_ddim import DDIMScheduler
 
     return DDIMPipeline(unet=unet, scheduler=DDIMScheduler.from_config(make_scheduler(config).config))
 
@@ -469,8 +475,12 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
         f"UNet2DModel ({parameters(unet):,} parameters): {log.images:,} images in {log.seconds:.1f} s, "
         f"epoch losses {log.epoch_losses[0]:.4f} -> {log.epoch_losses[-1]:.4f}"
     )
-    summary.append("Distance to the nearest training spectrogram (RMS, grey range 1), median: " + ", ".join(
-        f"{name.replace('_', '-')} {distances.median().item():.3f}" for name, (distances, _) in nearest.items()))
+    summary.append(
+        "Distance to the nearest training spectrogram (RMS, grey range 1), median: "
+        + ", ".join(
+            f"{name.replace('_', '-')} {distances.median().item():.3f}" for name, (distances, _) in nearest.items()
+        )
+    )
     summary.append(f"Load the model: DDIMPipeline.from_pretrained('{out_dir / 'spectrogram-pipeline'}')")
     return Result(files=files, metrics=metrics, summary=summary)
 
@@ -512,7 +522,8 @@ def _spectrogram_figure(clip: np.ndarray, image: np.ndarray, mel: MelSettings, s
         xlim=(0, t[-1]),
         xlabel="time (s)",
         ylabel="amplitude",
-        title=f"Waveform: {source}, {len(clip):,} samples at {mel.sample_rate} Hz ({len(clip) / mel.sample_rate:.2f} s)",
+        title=f"Waveform: {source}, {len(clip):,} samples at {mel.sample_rate} Hz "
+        f"({len(clip) / mel.sample_rate:.2f} s)",
     )
     _show_mel(figure.add_subplot(grid[1, 0]), image, mel, colorbar=True).axes.set_title(
         f"Mel spectrogram: n_fft {mel.n_fft}, hop {mel.hop_length}, {mel.y_res} mel bands, top_db {mel.top_db}"
@@ -627,7 +638,8 @@ def _sample_rate_figure(versions: dict[str, tuple[np.ndarray, int, str]], path: 
 
     figure, axes = plt.subplots(2, 3, figsize=(15, 9), sharey=True)
     longest = max(len(samples) / rate for samples, rate, _ in versions.values())
-    for ax, (stem, (samples, rate, heard)) in zip(axes.flat, versions.items()):
+    # zip(strict=False): five versions on a 2x3 grid; the sixth cell holds the notes
+    for ax, (stem, (samples, rate, heard)) in zip(axes.flat, versions.items(), strict=False):
         n_fft = 2048 * rate // LESSON_RATE  # the same window in seconds at either rate
         decibels = librosa.amplitude_to_db(
             np.abs(librosa.stft(samples, n_fft=n_fft, hop_length=n_fft // 4)), ref=np.max, top_db=80
@@ -685,7 +697,8 @@ def _mel_grid(images: np.ndarray, titles: list[str], mel: MelSettings, title: st
     figure, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 2.9 * rows + 0.6), squeeze=False)
     for ax in axes.flat[len(images) :]:
         ax.set_axis_off()
-    for ax, image, label in zip(axes.flat, images, titles):
+    # zip(strict=False): the grid's spare cells are switched off above
+    for ax, image, label in zip(axes.flat, images, titles, strict=False):
         _show_mel(ax, image, mel)
         ax.set_title(label, fontsize=9)
         ax.label_outer()
@@ -694,8 +707,14 @@ def _mel_grid(images: np.ndarray, titles: list[str], mel: MelSettings, title: st
     return save_figure(figure, path)
 
 
-def _distances_figure(nearest: dict[str, tuple[torch.Tensor, torch.Tensor]], generated: torch.Tensor,
-                      data: ImageSet, mel: MelSettings, config: Config, path: Path) -> Path:
+def _distances_figure(
+    nearest: dict[str, tuple[torch.Tensor, torch.Tensor]],
+    generated: torch.Tensor,
+    data: ImageSet,
+    mel: MelSettings,
+    config: Config,
+    path: Path,
+) -> Path:
     import matplotlib.pyplot as plt
 
     shown = min(4, len(generated))
@@ -703,32 +722,43 @@ def _distances_figure(nearest: dict[str, tuple[torch.Tensor, torch.Tensor]], gen
     grid = figure.add_gridspec(2, 1 + shown, width_ratios=(1.6, *([1] * shown)))
     strip = figure.add_subplot(grid[:, 0])
     rng = np.random.default_rng(0)
-    for row, (name, (distances, _)) in enumerate(nearest.items()):
+    for row, (distances, _) in enumerate(nearest.values()):
         values = distances.numpy()
         strip.scatter(values, row + rng.uniform(-0.15, 0.15, len(values)), s=14, alpha=0.7)
         median = distances.median().item()  # torch's median (the lower middle value), as metrics.json has it
         strip.plot([median, median], [row - 0.3, row + 0.3], color="black", linewidth=2)
         strip.annotate(f"median {median:.3f}", (median, row + 0.32), ha="center", fontsize=8)
-    strip.set_yticks(range(len(nearest)), [DISTANCE_SETS[name].replace(": ", ":\n") for name in nearest],
-                     fontsize=8)
+    strip.set_yticks(range(len(nearest)), [DISTANCE_SETS[name].replace(": ", ":\n") for name in nearest], fontsize=8)
     strip.set_xlim(left=0)
-    strip.set(xlabel="RMS difference to the nearest training spectrogram\n(grey levels in [0, 1]; lower is closer)",
-              title=f"{len(data)} training spectrograms at {config.image_size}x{config.image_size}")
+    strip.set(
+        xlabel="RMS difference to the nearest training spectrogram\n(grey levels in [0, 1]; lower is closer)",
+        title=f"{len(data)} training spectrograms at {config.image_size}x{config.image_size}",
+    )
 
     _, index = nearest["generated"]
     for column in range(shown):
-        for row, (image, label) in enumerate((
-            ((generated[column, 0] * 255).round().to(torch.uint8).cpu().numpy(), f"sample {column + 1}"),
-            (data.images[int(index[column]), 0].cpu().numpy(),
-             (f"its nearest training clip\n({audio.TRAINING_KINDS[int(index[column]) % len(audio.TRAINING_KINDS)]}, "
-              f"{nearest['generated'][0][column].item():.3f} away)")),
-        )):
+        for row, (image, label) in enumerate(
+            (
+                ((generated[column, 0] * 255).round().to(torch.uint8).cpu().numpy(), f"sample {column + 1}"),
+                (
+                    data.images[int(index[column]), 0].cpu().numpy(),
+                    (
+                        "its nearest training clip\n"
+                        f"({audio.TRAINING_KINDS[int(index[column]) % len(audio.TRAINING_KINDS)]}, "
+                        f"{nearest['generated'][0][column].item():.3f} away)"
+                    ),
+                ),
+            )
+        ):
             ax = figure.add_subplot(grid[row, 1 + column])
             _show_mel(ax, image, mel)
             ax.set_title(label, fontsize=8)
             ax.label_outer()
-    figure.suptitle("Do the samples look like the training spectrograms? Nearer than noise, and (ideally) as near "
-                    "as clips of the same kinds the model never saw", fontsize=10)
+    figure.suptitle(
+        "Do the samples look like the training spectrograms? Nearer than noise, and (ideally) as near "
+        "as clips of the same kinds the model never saw",
+        fontsize=10,
+    )
     figure.tight_layout()
     return save_figure(figure, path)
 

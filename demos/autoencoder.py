@@ -21,31 +21,37 @@ import torch.nn.functional as F
 from torch import nn
 
 if TYPE_CHECKING:
-    from diffusers import AutoencoderKL
+    from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
 
 
 def make_vae(channels: tuple[int, ...], latent_channels: int, image_size: int) -> AutoencoderKL:
     """An `AutoencoderKL` for 1-channel images that halves their size `len(channels) - 1` times."""
-    from diffusers import AutoencoderKL
+    from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
 
     blocks = len(channels)
     return AutoencoderKL(
-        in_channels=1, out_channels=1, latent_channels=latent_channels, sample_size=image_size,
-        down_block_types=("DownEncoderBlock2D",) * blocks, up_block_types=("UpDecoderBlock2D",) * blocks,
-        block_out_channels=channels, layers_per_block=1, norm_num_groups=min(32, math.gcd(*channels)),
+        in_channels=1,
+        out_channels=1,
+        latent_channels=latent_channels,
+        sample_size=image_size,
+        down_block_types=("DownEncoderBlock2D",) * blocks,
+        up_block_types=("UpDecoderBlock2D",) * blocks,
+        block_out_channels=channels,
+        layers_per_block=1,
+        norm_num_groups=min(32, math.gcd(*channels)),
     )
 
 
-def factor(vae: Any) -> int:
+def factor(vae: AutoencoderKL) -> int:
     """How many times smaller the latents are per side: what diffusers calls `vae_scale_factor`."""
-    return 2 ** (len(vae.config.block_out_channels) - 1)
+    return 2 ** (len(vae.config["block_out_channels"]) - 1)
 
 
 class VAETraining(nn.Module):
     """The VAE's training forward pass as one module (so Accelerate's DDP wrapper sees one `forward`):
     encode, sample the posterior with the given noise, decode; returns the reconstruction and the KL term."""
 
-    def __init__(self, vae: Any) -> None:
+    def __init__(self, vae: AutoencoderKL) -> None:
         super().__init__()
         self.vae = vae
 
@@ -68,17 +74,22 @@ def vae_loss(kl_weight: float, latent_shape: tuple[int, ...]) -> Any:
 
 
 @torch.no_grad()
-def encode(vae: Any, images: torch.Tensor, batch: int = 512) -> torch.Tensor:
+def encode(vae: AutoencoderKL, images: torch.Tensor, batch: int = 512) -> torch.Tensor:
     """The posterior means (unscaled latents) of images in [0, 1], float32."""
-    return torch.cat([vae.encode(images[i : i + batch] * 2 - 1).latent_dist.mean.float()
-                      for i in range(0, len(images), batch)])
+    return torch.cat(
+        [vae.encode(images[i : i + batch] * 2 - 1).latent_dist.mean.float() for i in range(0, len(images), batch)]
+    )
 
 
 @torch.no_grad()
-def decode(vae: Any, latents: torch.Tensor, batch: int = 512) -> torch.Tensor:
+def decode(vae: AutoencoderKL, latents: torch.Tensor, batch: int = 512) -> torch.Tensor:
     """Images in [0, 1] from unscaled latents."""
-    return torch.cat([(vae.decode(latents[i : i + batch]).sample.float() / 2 + 0.5).clamp(0, 1)
-                      for i in range(0, len(latents), batch)])
+    return torch.cat(
+        [
+            (vae.decode(latents[i : i + batch]).sample.float() / 2 + 0.5).clamp(0, 1)
+            for i in range(0, len(latents), batch)
+        ]
+    )
 
 
 def measure_scale(latents: torch.Tensor) -> float:
@@ -104,7 +115,10 @@ class Compression:
         return math.prod(self.image_shape) / math.prod(self.latent_shape)
 
 
-def compression(vae: Any, image_size: int) -> Compression:
+def compression(vae: AutoencoderKL, image_size: int) -> Compression:
     down = factor(vae)
-    return Compression((vae.config.in_channels, image_size, image_size),
-                       (vae.config.latent_channels, image_size // down, image_size // down), down)
+    return Compression(
+        (vae.config["in_channels"], image_size, image_size),
+        (vae.config["latent_channels"], image_size // down, image_size // down),
+        down,
+    )

@@ -91,7 +91,7 @@ class Entry:
         logging.disable_progress_bar()
         try:
             return pipeline_class.from_pretrained(self.path, use_safetensors=True)
-        except Exception as exc:  # noqa: BLE001 - a cut or garbled file fails in json, safetensors or diffusers
+        except Exception as exc:
             raise self._damaged(exc) from None
         finally:
             if shown:
@@ -99,8 +99,9 @@ class Entry:
 
     def _damaged(self, exc: Exception) -> UserError:
         reason = " ".join(str(exc).replace(f"{self.path}{os.sep}", "").split())[:200] or type(exc).__name__
-        return UserError(f"the cached model {self.path} is damaged ({reason}); run again with --retrain "
-                         "to train it afresh")
+        return UserError(
+            f"the cached model {self.path} is damaged ({reason}); run again with --retrain to train it afresh"
+        )
 
 
 def entry(kind: str, settings: dict[str, Any], version: int = 1) -> Entry:

@@ -27,19 +27,28 @@ from .device import Runtime
 from .training import Schedule, TrainLog, train
 
 
-class DigitClassifier(ModelMixin, ConfigMixin):
+# diffusers' own models mix these two: ModelMixin's config_name is a str, ConfigMixin's is None
+class DigitClassifier(ModelMixin, ConfigMixin):  # type: ignore[misc]
     """Two 3x3 conv pairs with max-pooling, pooled to 4x4, then a 64-wide hidden layer: any input size >= 8."""
 
     @register_to_config
     def __init__(self, classes: int = 10, width: int = 32, feature_size: int = 64):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(1, width, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(width, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(2 * width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.AdaptiveAvgPool2d(4), nn.Flatten(),
-            nn.Linear(2 * width * 16, feature_size), nn.ReLU(),
+            nn.Conv2d(1, width, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(width, 2 * width, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(2 * width, 2 * width, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.AdaptiveAvgPool2d(4),
+            nn.Flatten(),
+            nn.Linear(2 * width * 16, feature_size),
+            nn.ReLU(),
         )
         self.head = nn.Linear(feature_size, classes)
 
@@ -51,13 +60,15 @@ class DigitClassifier(ModelMixin, ConfigMixin):
         return self.head(self.features(images))
 
 
-def classification_loss(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
-                        generator: torch.Generator) -> torch.Tensor:
+def classification_loss(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
     return F.cross_entropy(model(images), labels)
 
 
-def train_classifier(data: ImageSet, schedule: Schedule, runtime: Runtime, seed: int,
-                     progress: Progress) -> tuple[DigitClassifier, TrainLog]:
+def train_classifier(
+    data: ImageSet, schedule: Schedule, runtime: Runtime, seed: int, progress: Progress
+) -> tuple[DigitClassifier, TrainLog]:
     torch.manual_seed(seed)
     return train(DigitClassifier(), classification_loss, data, schedule, runtime, seed, progress, "train classifier")
 

@@ -23,7 +23,7 @@ import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
@@ -37,11 +37,12 @@ from .data import DatasetName, ImageSet, load_images
 from .device import CompileRequest, DeviceRequest, PrecisionRequest, Runtime
 from .noising import noise_loss
 from .training import LossFn, Schedule, TrainLog, train
-from .unets import make_scheduler, make_unet2d, parameters
+from .unets import ddpm_pipeline, make_scheduler, make_unet2d, parameters
 
 if TYPE_CHECKING:
-    from diffusers import DDPMPipeline, DDPMScheduler
     from diffusers.models.unets.unet_2d import UNet2DOutput
+    from diffusers.pipelines.ddpm.pipeline_ddpm import DDPMPipeline
+    from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 
 CLASSES = 10
 CLASS_EMB_SIZE = 4  # the course's class_emb_size
@@ -83,12 +84,22 @@ class ModelConfig:
     seed: int = field(default=0, metadata={"help": "seed for data, initial weights and sampling noise"})
 
     def __post_init__(self) -> None:
-        at_least(self, 1, "train_images", "epochs", "batch_size", "layers_per_block", "num_train_timesteps",
-                 "classifier_epochs")
+        at_least(
+            self,
+            1,
+            "train_images",
+            "epochs",
+            "batch_size",
+            "layers_per_block",
+            "num_train_timesteps",
+            "classifier_epochs",
+        )
         at_least(self, 0, "warmup_steps", "guidance_scale", "seed")
         positive(self, "learning_rate")
-        require(0 < self.label_dropout < 1,
-                f"--label-dropout {self.label_dropout}: must be between 0 and 1 (the null class must be trained)")
+        require(
+            0 < self.label_dropout < 1,
+            f"--label-dropout {self.label_dropout}: must be between 0 and 1 (the null class must be trained)",
+        )
         unet_widths(self.unet_channels)
         halvable(self.image_size, len(self.unet_channels) - 1)
 
@@ -96,18 +107,29 @@ class ModelConfig:
 # The quick preset's models: 16x16 digits, a narrow UNet with attention only in its middle block
 # (three times faster on a CPU), three epochs: cfg trains two of them (diffusers' conditioning and
 # the course's) within its minute.
-QUICK_MODEL: dict[str, Any] = dict(
-    image_size=16, train_images=3_072, epochs=3, batch_size=32, learning_rate=4e-3, warmup_steps=10,
-    unet_channels=(16, 32, 32), layers_per_block=1, attention=False, classifier_epochs=3,
-)
+QUICK_MODEL: dict[str, Any] = {
+    "image_size": 16,
+    "train_images": 3_072,
+    "epochs": 3,
+    "batch_size": 32,
+    "learning_rate": 4e-3,
+    "warmup_steps": 10,
+    "unet_channels": (16, 32, 32),
+    "layers_per_block": 1,
+    "attention": False,
+    "classifier_epochs": 3,
+}
 RUN_ONLY = {"device", "compile", "retrain", "guidance_scale"}  # not part of the cache keys
 JUDGE_SETTINGS = ("dataset", "image_size", "train_images", "batch_size", "classifier_epochs", "precision", "seed")
 
 
 def unet_settings(config: ModelConfig) -> dict[str, Any]:
     """The settings that decide the UNet's trained weights: its cache key."""
-    return {f.name: getattr(config, f.name) for f in dataclasses.fields(ModelConfig)
-            if f.name not in RUN_ONLY and f.name != "classifier_epochs"}
+    return {
+        f.name: getattr(config, f.name)
+        for f in dataclasses.fields(ModelConfig)
+        if f.name not in RUN_ONLY and f.name != "classifier_epochs"
+    }
 
 
 def course_settings(config: ModelConfig) -> dict[str, Any]:
@@ -115,7 +137,26 @@ def course_settings(config: ModelConfig) -> dict[str, Any]:
     return {name: value for name, value in unet_settings(config).items() if name != "label_dropout"}
 
 
-def judge_settings(config: ModelConfig) -> dict[str, Any]:
+class JudgeConfig(Protocol):
+    """The fields of a demo's config that decide the classifier's weights (cfg's and latent-diffusion's configs)."""
+
+    @property
+    def dataset(self) -> DatasetName: ...
+    @property
+    def image_size(self) -> int: ...
+    @property
+    def train_images(self) -> int: ...
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def classifier_epochs(self) -> int: ...
+    @property
+    def precision(self) -> PrecisionRequest: ...
+    @property
+    def seed(self) -> int: ...
+
+
+def judge_settings(config: JudgeConfig) -> dict[str, Any]:
     """The settings that decide the classifier's trained weights: its cache key."""
     return {name: getattr(config, name) for name in JUDGE_SETTINGS}
 
@@ -129,7 +170,8 @@ class Models:
     course_unet: CourseConditionedUnet | None = None  # with `course=True`, on the device
 
 
-class CourseConditionedUnet(ModelMixin, ConfigMixin):
+# diffusers' own models mix these two: ModelMixin's config_name is a str, ConfigMixin's is None
+class CourseConditionedUnet(ModelMixin, ConfigMixin):  # type: ignore[misc]
     """Unit 2's `ClassConditionedUnet`: a `UNet2DModel` with `1 + class_emb_size` input channels, the
     image and its class embedding broadcast to every pixel. Called like a diffusers UNet,
     `model(x, t, class_labels=labels).sample`, so the same loss and samplers serve both models.
@@ -137,7 +179,7 @@ class CourseConditionedUnet(ModelMixin, ConfigMixin):
 
     @register_to_config
     def __init__(self, unet: dict[str, Any], num_classes: int = CLASSES, class_emb_size: int = CLASS_EMB_SIZE):
-        from diffusers import UNet2DModel
+        from diffusers.models.unets.unet_2d import UNet2DModel
 
         super().__init__()
         self.class_emb = nn.Embedding(num_classes, class_emb_size)
@@ -173,14 +215,21 @@ def train_unet(
     config: ModelConfig, data: ImageSet, runtime: Runtime, progress: Progress
 ) -> tuple[DDPMPipeline, TrainLog]:
     """The class-conditioned UNet; returns (DDPMPipeline, TrainLog)."""
-    from diffusers import DDPMPipeline
 
     torch.manual_seed(config.seed)
     scheduler = make_scheduler(config)
     unet = make_unet2d(config, num_class_embeds=CLASSES + 1, attention=config.attention)
-    unet, log = train(unet, guidance_loss(scheduler, config.label_dropout), data, Schedule.of(config), runtime,
-                      config.seed, progress, "train UNet")
-    return DDPMPipeline(unet=unet, scheduler=scheduler), log
+    unet, log = train(
+        unet,
+        guidance_loss(scheduler, config.label_dropout),
+        data,
+        Schedule.of(config),
+        runtime,
+        config.seed,
+        progress,
+        "train UNet",
+    )
+    return ddpm_pipeline(unet, scheduler), log
 
 
 def train_course_unet(
@@ -189,13 +238,21 @@ def train_course_unet(
     """The course's class-conditioned UNet, trained like `train_unet`'s (same data, schedule, seed) but
     with every label kept."""
     torch.manual_seed(config.seed)
-    model, log = train(CourseConditionedUnet.of(config), guidance_loss(make_scheduler(config), 0.0), data,
-                       Schedule.of(config), runtime, config.seed, progress, "train course's UNet")
+    model, log = train(
+        CourseConditionedUnet.of(config),
+        guidance_loss(make_scheduler(config), 0.0),
+        data,
+        Schedule.of(config),
+        runtime,
+        config.seed,
+        progress,
+        "train course's UNet",
+    )
     return model, log
 
 
 def train_judge(
-    config: ModelConfig, data: ImageSet, runtime: Runtime, progress: Progress
+    config: JudgeConfig, data: ImageSet, runtime: Runtime, progress: Progress
 ) -> tuple[classifier.DigitClassifier, TrainLog]:
     """The digit classifier that judges samples; returns (DigitClassifier, TrainLog)."""
     schedule = Schedule(config.classifier_epochs, config.batch_size, CLASSIFIER_LR, "cosine")
@@ -206,12 +263,17 @@ def pretrained_models(config: ModelConfig, runtime: Runtime, progress: Progress,
     """The guided UNet and its judge for `config`, from the model cache, each trained first if it is
     not there (or `config.retrain`); with `course`, the course's class-conditioned UNet too. Both demos
     get their models here."""
-    from diffusers import DDPMPipeline
+    from diffusers.pipelines.ddpm.pipeline_ddpm import DDPMPipeline
 
     data = functools.cache(functools.partial(_training_data, config, runtime, progress))
-    pipeline, unet_info = cache.get_or_train(UNET_KIND, unet_settings(config), DDPMPipeline,
-                                             _trainer(train_unet, config, data, runtime, progress),
-                                             retrain=config.retrain, store=runtime.is_main_process)
+    pipeline, unet_info = cache.get_or_train(
+        UNET_KIND,
+        unet_settings(config),
+        DDPMPipeline,
+        _trainer(train_unet, config, data, runtime, progress),
+        retrain=config.retrain,
+        store=runtime.is_main_process,
+    )
     judge, judge_info = pretrained_judge(config, runtime, progress, data)
     unet = pipeline.unet.to(runtime.device).eval()
     unet_info["parameters"] = parameters(unet)
@@ -219,36 +281,48 @@ def pretrained_models(config: ModelConfig, runtime: Runtime, progress: Progress,
     course_unet = None
     if course:
         course_unet, training["course_unet"] = cache.get_or_train(
-            COURSE_KIND, course_settings(config), CourseConditionedUnet,
+            COURSE_KIND,
+            course_settings(config),
+            CourseConditionedUnet,
             _trainer(train_course_unet, config, data, runtime, progress),
-            retrain=config.retrain, store=runtime.is_main_process)
+            retrain=config.retrain,
+            store=runtime.is_main_process,
+        )
         course_unet = course_unet.to(runtime.device).eval()
         training["course_unet"]["parameters"] = parameters(course_unet)
     return Models(unet, pipeline.scheduler, judge, training, course_unet)
 
 
-def pretrained_judge(config: ModelConfig, runtime: Runtime, progress: Progress,
-                     data: Callable[[], ImageSet] | None = None) -> tuple[classifier.DigitClassifier, dict[str, Any]]:
+def pretrained_judge(
+    config: ModelConfig, runtime: Runtime, progress: Progress, data: Callable[[], ImageSet] | None = None
+) -> tuple[classifier.DigitClassifier, dict[str, Any]]:
     """The judge for `config` (its `JUDGE_SETTINGS`), from the model cache or trained now on `data()`
     (default: the train split `config` describes), on the device in eval mode; and what metrics.json says
     of it. unet-training judges its samples with the judge cfg trained, when their settings agree."""
     data = data or functools.partial(_training_data, config, runtime, progress)
-    judge, info = cache.get_or_train(CLASSIFIER_KIND, judge_settings(config), classifier.DigitClassifier,
-                                     _trainer(train_judge, config, data, runtime, progress),
-                                     retrain=config.retrain, store=runtime.is_main_process)
+    judge, info = cache.get_or_train(
+        CLASSIFIER_KIND,
+        judge_settings(config),
+        classifier.DigitClassifier,
+        _trainer(train_judge, config, data, runtime, progress),
+        retrain=config.retrain,
+        store=runtime.is_main_process,
+    )
     return judge.to(runtime.device).eval(), info
 
 
 def _training_data(config: ModelConfig, runtime: Runtime, progress: Progress) -> ImageSet:
     progress("load data", 0, 1)
-    images = load_images(config.dataset, config.image_size, config.train_images, config.seed, runtime.device,
-                         split="train")
+    images = load_images(
+        config.dataset, config.image_size, config.train_images, config.seed, runtime.device, split="train"
+    )
     progress("load data", 1, 1)
     return images
 
 
-def _trainer(trainer: Any, config: ModelConfig, data: Callable[[], ImageSet], runtime: Runtime,
-             progress: Progress) -> Callable[[], tuple[Any, dict[str, Any]]]:
+def _trainer(
+    trainer: Any, config: ModelConfig, data: Callable[[], ImageSet], runtime: Runtime, progress: Progress
+) -> Callable[[], tuple[Any, dict[str, Any]]]:
     """`trainer` on the data once asked: a cached model needs no training images."""
 
     def train_now() -> tuple[Any, dict[str, Any]]:
@@ -260,5 +334,4 @@ def _trainer(trainer: Any, config: ModelConfig, data: Callable[[], ImageSet], ru
 
 def held_out(config: ModelConfig, runtime: Runtime, count: int) -> ImageSet:
     """Real digits from the test split: neither model has seen these handwritten scans."""
-    return load_images(config.dataset, config.image_size, count, config.seed + 1,
-                       runtime.device, split="test")
+    return load_images(config.dataset, config.image_size, count, config.seed + 1, runtime.device, split="test")

@@ -18,7 +18,7 @@ import dataclasses
 import math
 import typing
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Protocol, Self, TypeVar
 
 from learnapp.errors import UserError
 
@@ -58,8 +58,10 @@ def at_most(config: Any, name: str, limit: str) -> None:
 
 def unet_widths(widths: tuple[int, ...]) -> None:
     """UNet2DModel block widths: two or more, each a multiple of 8 (its group norms need it)."""
-    require(len(widths) >= 2 and all(c >= 8 and c % 8 == 0 for c in widths),
-            f"--unet-channels {' '.join(map(str, widths))}: need two or more widths, multiples of 8")
+    require(
+        len(widths) >= 2 and all(c >= 8 and c % 8 == 0 for c in widths),
+        f"--unet-channels {' '.join(map(str, widths))}: need two or more widths, multiples of 8",
+    )
 
 
 def halvable(size: int, times: int, name: str = "image_size") -> None:
@@ -130,7 +132,19 @@ def _str(text: str) -> str:
 PARSERS: dict[Any, Callable[[str], Any]] = {int: _int, float: _float, str: _str}
 
 
-def from_args(config_class: type, args: argparse.Namespace, quick: bool) -> Any:
+class DemoConfig(Protocol):
+    """A demo's Config: a dataclass whose defaults are the full run, with `quick()` the short one."""
+
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
+    @classmethod
+    def quick(cls) -> Self: ...
+
+
+ConfigT = TypeVar("ConfigT", bound=DemoConfig)
+
+
+def from_args(config_class: type[ConfigT], args: argparse.Namespace, quick: bool) -> ConfigT:
     base = config_class.quick() if quick else config_class()
     names = {field.name for field in dataclasses.fields(config_class)}
     overrides = {name: value for name, value in vars(args).items() if name in names}

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import torch
 import torch.nn.functional as F
 
@@ -51,7 +52,14 @@ MNIST_SHA256 = {
     "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
     "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
 }
-IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+IDX_DTYPES: dict[int, npt.DTypeLike] = {
+    0x08: np.uint8,
+    0x09: np.int8,
+    0x0B: ">i2",
+    0x0C: ">i4",
+    0x0D: ">f4",
+    0x0E: ">f8",
+}
 
 
 @dataclass(frozen=True)
@@ -73,8 +81,9 @@ class ImageSet:
     def of_classes(self, classes: Iterable[int], per_class: int) -> ImageSet:
         """The first `per_class` images of each class, class by class (fewer where the set has fewer)."""
         index = torch.cat([torch.nonzero(self.labels == c).flatten()[:per_class] for c in classes])
-        return ImageSet(self.images[index], self.labels[index], self.name,
-                        None if self.style is None else self.style[index])
+        return ImageSet(
+            self.images[index], self.labels[index], self.name, None if self.style is None else self.style[index]
+        )
 
 
 def load_images(
@@ -107,7 +116,11 @@ def _part(split: Split, held_out: int) -> slice:
 
 
 def render_digits(
-    count: int, size: int, generator: torch.Generator, device: torch.device | str, chunk: int = 8192,
+    count: int,
+    size: int,
+    generator: torch.Generator,
+    device: torch.device | str,
+    chunk: int = 8192,
     split: Split = "all",
 ) -> ImageSet:
     scans, labels = digit_scans()
@@ -131,7 +144,9 @@ def digit_scans() -> tuple[np.ndarray, np.ndarray]:
     Read from the CSV file scikit-learn ships: importing sklearn.datasets alone takes a second."""
     spec = importlib.util.find_spec("sklearn")
     try:
-        path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"  # type: ignore[union-attr]
+        if spec is None or not spec.submodule_search_locations:
+            raise OSError("scikit-learn is not installed as a package")
+        path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
         table = np.loadtxt(path, delimiter=",", dtype=np.float32)
         return table[:, :64].reshape(-1, 8, 8), table[:, 64].astype(np.int64)
     except (OSError, TypeError):  # a future scikit-learn may move the file
@@ -184,7 +199,7 @@ SLANT_LIMIT = 0.12  # about a third of the images lean further right, a third fu
 
 
 def caption(digit: int, stroke: float | None = None, slant: float | None = None) -> str:
-    """"a thick slanted seven": the digit, with the stroke and slant words where they are clear."""
+    """ "a thick slanted seven": the digit, with the stroke and slant words where they are clear."""
     words = ["a"]
     if stroke is not None:
         words += ["thick"] if stroke < THICK_BELOW else ["thin"] if stroke > THIN_ABOVE else []
@@ -198,7 +213,7 @@ def captions(images: ImageSet) -> list[str]:
     labels = images.labels.tolist()
     if images.style is None:
         return [caption(digit) for digit in labels]
-    return [caption(digit, stroke, slant) for digit, (stroke, slant) in zip(labels, images.style.tolist())]
+    return [caption(digit, stroke, slant) for digit, (stroke, slant) in zip(labels, images.style.tolist(), strict=True)]
 
 
 def to_pixels(x: torch.Tensor) -> torch.Tensor:

@@ -58,25 +58,36 @@ INVERSION_SCALE = 1.0  # inversion, reconstruction and the sampler comparison us
 
 @dataclass
 class Config(ModelConfig):
-    inversion_steps: tuple[int, ...] = field(default=(10, 25, 50, 100, 250),
-                                             metadata={"help": "DDIM step counts to invert and reconstruct with"})
+    inversion_steps: tuple[int, ...] = field(
+        default=(10, 25, 50, 100, 250), metadata={"help": "DDIM step counts to invert and reconstruct with"}
+    )
     inversion_images: int = field(default=256, metadata={"help": "held-out digits inverted at each step count"})
     sampling_steps: int = field(default=50, metadata={"help": "DDIM steps of a whole edit trajectory"})
-    edit_steps: tuple[int, ...] = field(default=(20, 30, 40),
-                                        metadata={"help": "steps into the noise where edits start (of --sampling-steps)"})
+    edit_steps: tuple[int, ...] = field(
+        default=(20, 30, 40), metadata={"help": "steps into the noise where edits start (of --sampling-steps)"}
+    )
     edit_from: int = field(default=3, metadata={"help": "the digit that is edited"})
     edit_to: int = field(default=8, metadata={"help": "the digit it is edited into"})
     edit_images: int = field(default=64, metadata={"help": "digits edited at each step"})
     sampler_steps: tuple[int, ...] = field(
-        default=(10, 25, 50), metadata={"help": "DDIM and DPM-Solver step counts compared with DDPM's all-steps run"})
+        default=(10, 25, 50), metadata={"help": "DDIM and DPM-Solver step counts compared with DDPM's all-steps run"}
+    )
     sampler_samples_per_class: int = field(default=50, metadata={"help": "samples of each digit per sampler"})
     test_images: int = field(default=2000, metadata={"help": "held-out digits the samples' Fréchet distance uses"})
 
     @classmethod
     def quick(cls) -> Config:
         # DDPM's 1000 steps dominate the sampler comparison: one sample per digit keeps it to seconds.
-        return cls(**QUICK_MODEL, inversion_steps=(5, 10, 25, 50, 100), inversion_images=16, sampling_steps=20,
-                   edit_steps=(8, 12, 16), edit_images=16, sampler_samples_per_class=1, test_images=500)
+        return cls(
+            **QUICK_MODEL,
+            inversion_steps=(5, 10, 25, 50, 100),
+            inversion_images=16,
+            sampling_steps=20,
+            edit_steps=(8, 12, 16),
+            edit_images=16,
+            sampler_samples_per_class=1,
+            test_images=500,
+        )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -88,23 +99,29 @@ class Config(ModelConfig):
         self._divides(self.sampling_steps, "--sampling-steps")
         require(len(self.edit_steps) > 0, "--edit-steps: give at least one step")
         for step in self.edit_steps:
-            require(1 <= step <= self.sampling_steps,
-                    f"--edit-steps {step}: must be between 1 and --sampling-steps ({self.sampling_steps})")
+            require(
+                1 <= step <= self.sampling_steps,
+                f"--edit-steps {step}: must be between 1 and --sampling-steps ({self.sampling_steps})",
+            )
         for name in ("edit_from", "edit_to"):
             value = getattr(self, name)
             require(0 <= value < CLASSES, f"--{name.replace('_', '-')} {value}: not a digit class (0-{CLASSES - 1})")
         require(self.edit_from != self.edit_to, f"--edit-to {self.edit_to}: the same digit as --edit-from")
         require(len(self.sampler_steps) > 0, "--sampler-steps: give at least one step count")
         for steps in self.sampler_steps:
-            require(1 <= steps <= self.num_train_timesteps,
-                    f"--sampler-steps {steps}: must be between 1 and --num-train-timesteps ({self.num_train_timesteps})")
+            require(
+                1 <= steps <= self.num_train_timesteps,
+                f"--sampler-steps {steps}: must be between 1 and --num-train-timesteps ({self.num_train_timesteps})",
+            )
         at_least(self, 1, "sampler_samples_per_class")
         at_least(self, 2, "test_images")  # a Fréchet distance needs a covariance
 
     def _divides(self, steps: int, option: str) -> None:
         # DDIM steps T // n timesteps at a time: other counts leave the inverse and forward paths apart.
-        require(steps <= self.num_train_timesteps and self.num_train_timesteps % steps == 0,
-                f"{option} {steps}: must divide --num-train-timesteps ({self.num_train_timesteps})")
+        require(
+            steps <= self.num_train_timesteps and self.num_train_timesteps % steps == 0,
+            f"{option} {steps}: must divide --num-train-timesteps ({self.num_train_timesteps})",
+        )
 
 
 def psnr(reconstruction: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
@@ -132,21 +149,25 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
         forward = guidance.ddim_scheduler(models.scheduler, steps, clip=False)
         inverse = guidance.ddim_inverse_scheduler(models.scheduler, steps)
         xT = guidance.invert(unet, inverse, x0, originals.labels, INVERSION_SCALE, progress=progress, stage=stage)
-        rebuilt = to_pixels(guidance.sample(unet, forward, xT, originals.labels, INVERSION_SCALE, progress=progress,
-                                            stage=stage))
+        rebuilt = to_pixels(
+            guidance.sample(unet, forward, xT, originals.labels, INVERSION_SCALE, progress=progress, stage=stage)
+        )
         pixels = to_pixels(x0)
-        table.append({
-            "steps": steps,
-            "mse": (rebuilt - pixels).square().mean().item(),
-            "psnr": psnr(rebuilt, pixels).mean().item(),
-            "noise_std": xT.std().item(),  # an inversion that reaches noise has std ≈ 1
-            "seconds": time.perf_counter() - started,
-        })
+        table.append(
+            {
+                "steps": steps,
+                "mse": (rebuilt - pixels).square().mean().item(),
+                "psnr": psnr(rebuilt, pixels).mean().item(),
+                "noise_std": xT.std().item(),  # an inversion that reaches noise has std ≈ 1
+                "seconds": time.perf_counter() - started,
+            }
+        )
         examples.append(rebuilt[:SHOWN])
 
     # 3. The edit, both ways, from each start step.
-    sources = _of_class(held_out(config, runtime, 4 * CLASSES * config.edit_images), config.edit_from,
-                        config.edit_images)
+    sources = _of_class(
+        held_out(config, runtime, 4 * CLASSES * config.edit_images), config.edit_from, config.edit_images
+    )
     edits, edited = _edit(config, models, sources, runtime, progress)
     source_class_now, _ = classifier.judge(judge, sources.floats(slice(None)))
 
@@ -177,44 +198,74 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
             "sources_judged_as_source_class": classifier.accuracy(source_class_now, sources.labels),
             "by_start_step": edits,
         },
-        "samplers": {"samples": samplers["samples"], "guidance_scale": INVERSION_SCALE,
-                     "real_digits": samplers["real"], "by_sampler": samplers["rows"]},
+        "samplers": {
+            "samples": samplers["samples"],
+            "guidance_scale": INVERSION_SCALE,
+            "real_digits": samplers["real"],
+            "by_sampler": samplers["rows"],
+        },
         "same_noise": {f"eta_{eta:g}_max_difference": run["max_difference"] for eta, run in same_noise.items()},
     }
-    summary = ["steps      MSE   PSNR dB", *(f"{r['steps']:>5}  {r['mse']:.2e}  {r['psnr']:7.2f}" for r in table),
-               f"edit {config.edit_from} -> {config.edit_to}: start step, then per method MSE to source / "
-               f"judged {config.edit_to}"]
+    summary = [
+        "steps      MSE   PSNR dB",
+        *(f"{r['steps']:>5}  {r['mse']:.2e}  {r['psnr']:7.2f}" for r in table),
+        f"edit {config.edit_from} -> {config.edit_to}: start step, then per method MSE to source / "
+        f"judged {config.edit_to}",
+    ]
     for row in edits:
-        summary.append(f"  {row['start_step']:>3} of {config.sampling_steps} (t = {row['timestep']}): "
-                       + ", ".join(f"{m} {row[m]['mse_to_source']:.4f} / {row[m]['target_accuracy']:.0%}"
-                                   for m in ("inversion", "img2img")))
+        summary.append(
+            f"  {row['start_step']:>3} of {config.sampling_steps} (t = {row['timestep']}): "
+            + ", ".join(
+                f"{m} {row[m]['mse_to_source']:.4f} / {row[m]['target_accuracy']:.0%}" for m in ("inversion", "img2img")
+            )
+        )
     summary.append("sampler              steps  accuracy  Fréchet  seconds")
-    summary.extend(f"  {r['sampler']:<18} {r['steps']:>5}  {r['accuracy']:>8.0%}  {r['frechet_distance']:>7.1f}  "
-                   f"{r['seconds']:>7.2f}" for r in samplers["rows"])
-    summary.append("same noise, other step noise: max difference "
-                   + ", ".join(f"eta {eta:g} {run['max_difference']:.3g}" for eta, run in same_noise.items()))
+    summary.extend(
+        f"  {r['sampler']:<18} {r['steps']:>5}  {r['accuracy']:>8.0%}  {r['frechet_distance']:>7.1f}  "
+        f"{r['seconds']:>7.2f}"
+        for r in samplers["rows"]
+    )
+    summary.append(
+        "same noise, other step noise: max difference "
+        + ", ".join(f"eta {eta:g} {run['max_difference']:.3g}" for eta, run in same_noise.items())
+    )
     return Result(files=files, metrics=metrics, summary=summary)
 
 
-def compare_samplers(config: Config, models: Any, runtime: Any, progress: Progress
-                     ) -> tuple[dict[str, Any], dict[float, dict[str, Any]]]:
+def compare_samplers(
+    config: Config, models: Any, runtime: Any, progress: Progress
+) -> tuple[dict[str, Any], dict[float, dict[str, Any]]]:
     """Every sampler from the same noise and labels: samples, accuracy, Fréchet distance, seconds. Then
     DDIM with the most steps at eta 0 and 1, run again from that noise with other step noise."""
     wanted = torch.arange(CLASSES, device=runtime.device).repeat_interleave(config.sampler_samples_per_class)
     size = config.image_size
-    noise = torch.randn(len(wanted), 1, size, size, device=runtime.device,
-                        generator=torch.Generator(runtime.device).manual_seed(config.seed))
+    noise = torch.randn(
+        len(wanted),
+        1,
+        size,
+        size,
+        device=runtime.device,
+        generator=torch.Generator(runtime.device).manual_seed(config.seed),
+    )
     # Held-out digits: `test_images` to compare with, and as many as there are samples to show what real ones score.
     test = held_out(config, runtime, config.test_images + len(wanted))
     test_classes, test_features = classifier.judge(models.classifier, test.floats(slice(None)))
-    real_features, test_features = test_features[config.test_images:], test_features[: config.test_images]
+    real_features, test_features = test_features[config.test_images :], test_features[: config.test_images]
 
     def run(kind: guidance.SamplerKind, steps: int, eta: float = 0.0, seed: int = config.seed + 1) -> torch.Tensor:
         scheduler = guidance.sampler(kind, models.scheduler, steps)
         with runtime.autocast():
-            x = guidance.sample(models.unet, scheduler, noise, wanted, INVERSION_SCALE, eta=eta,
-                                generator=torch.Generator(runtime.device).manual_seed(seed), progress=progress,
-                                stage=f"sample: {kind}, {steps} steps" + (f", eta {eta:g}" if kind == "ddim" else ""))
+            x = guidance.sample(
+                models.unet,
+                scheduler,
+                noise,
+                wanted,
+                INVERSION_SCALE,
+                eta=eta,
+                generator=torch.Generator(runtime.device).manual_seed(seed),
+                progress=progress,
+                stage=f"sample: {kind}, {steps} steps" + (f", eta {eta:g}" if kind == "ddim" else ""),
+            )
         return to_pixels(x)
 
     plan: list[tuple[str, guidance.SamplerKind, int, float]] = [
@@ -229,20 +280,32 @@ def compare_samplers(config: Config, models: Any, runtime: Any, progress: Progre
         pixels = run(kind, steps, eta)
         seconds = time.perf_counter() - started
         predicted, features = classifier.judge(models.classifier, pixels)
-        rows.append({"sampler": name, "scheduler": kind, "steps": steps, "eta": eta if kind != "dpm-solver" else None,
-                     "accuracy": classifier.accuracy(predicted, wanted),
-                     "frechet_distance": classifier.frechet_distance(features, test_features),
-                     "seconds": seconds})
+        rows.append(
+            {
+                "sampler": name,
+                "scheduler": kind,
+                "steps": steps,
+                "eta": eta if kind != "dpm-solver" else None,
+                "accuracy": classifier.accuracy(predicted, wanted),
+                "frechet_distance": classifier.frechet_distance(features, test_features),
+                "seconds": seconds,
+            }
+        )
         shown.append(pixels[:: config.sampler_samples_per_class])  # the first sample of each digit
         if kind == "ddim" and steps == max(config.sampler_steps):
             kept[eta] = pixels
     same_noise = {}
     for eta, first in kept.items():
         again = run("ddim", max(config.sampler_steps), eta, seed=config.seed + 2)  # other step noise
-        same_noise[eta] = {"first": first[:SHOWN], "second": again[:SHOWN],
-                           "max_difference": (again - first).abs().max().item()}
-    real = {"accuracy": classifier.accuracy(test_classes, test.labels),
-            "frechet_distance": classifier.frechet_distance(real_features, test_features)}
+        same_noise[eta] = {
+            "first": first[:SHOWN],
+            "second": again[:SHOWN],
+            "max_difference": (again - first).abs().max().item(),
+        }
+    real = {
+        "accuracy": classifier.accuracy(test_classes, test.labels),
+        "frechet_distance": classifier.frechet_distance(real_features, test_features),
+    }
     return {"rows": rows, "shown": shown, "samples": len(wanted), "real": real}, same_noise
 
 
@@ -252,8 +315,9 @@ def _of_class(images: ImageSet, digit: int, count: int) -> ImageSet:
     return chosen
 
 
-def _edit(config: Config, models: Any, sources: ImageSet, runtime: Any, progress: Progress
-          ) -> tuple[list[dict[str, Any]], dict[tuple[int, str], torch.Tensor]]:
+def _edit(
+    config: Config, models: Any, sources: ImageSet, runtime: Any, progress: Progress
+) -> tuple[list[dict[str, Any]], dict[tuple[int, str], torch.Tensor]]:
     """Edit `sources` into `config.edit_to` from each start step, by inversion and by img2img."""
     forward = guidance.ddim_scheduler(models.scheduler, config.sampling_steps)
     inverse = guidance.ddim_inverse_scheduler(models.scheduler, config.sampling_steps)
@@ -267,16 +331,30 @@ def _edit(config: Config, models: Any, sources: ImageSet, runtime: Any, progress
         t = forward.timesteps[start]
         stage = f"edit from step {k}"
         starts = {
-            "inversion": guidance.invert(models.unet, inverse, x0, source_labels, INVERSION_SCALE, steps=k,
-                                         progress=progress, stage=stage),
+            "inversion": guidance.invert(
+                models.unet, inverse, x0, source_labels, INVERSION_SCALE, steps=k, progress=progress, stage=stage
+            ),
             "img2img": forward.add_noise(x0, torch.randn(x0.shape, generator=generator, device=x0.device), t),
         }
-        row: dict[str, Any] = {"start_step": k, "timestep": int(t),
-                               "signal_kept": math.sqrt(forward.alphas_cumprod[int(t)].item())}
+        row: dict[str, Any] = {
+            "start_step": k,
+            "timestep": int(t),
+            "signal_kept": math.sqrt(forward.alphas_cumprod[int(t)].item()),
+        }
         for method, xt in starts.items():
             with runtime.autocast():
-                result = to_pixels(guidance.sample(models.unet, forward, xt, target, config.guidance_scale,
-                                                   start=start, progress=progress, stage=stage))
+                result = to_pixels(
+                    guidance.sample(
+                        models.unet,
+                        forward,
+                        xt,
+                        target,
+                        config.guidance_scale,
+                        start=start,
+                        progress=progress,
+                        stage=stage,
+                    )
+                )
             predicted, _ = classifier.judge(models.classifier, result)
             row[method] = {
                 "mse_to_source": (result - to_pixels(x0)).square().mean().item(),
@@ -288,14 +366,21 @@ def _edit(config: Config, models: Any, sources: ImageSet, runtime: Any, progress
     return rows, shown
 
 
-def _reconstruction_figure(table: list[dict[str, Any]], originals: torch.Tensor, examples: list[torch.Tensor],
-                           path: Path) -> Path:
+def _reconstruction_figure(
+    table: list[dict[str, Any]], originals: torch.Tensor, examples: list[torch.Tensor], path: Path
+) -> Path:
     import matplotlib.pyplot as plt
 
-    figure, (pictures, curve, numbers) = plt.subplots(1, 3, figsize=(14, 4.6),
-                                                      gridspec_kw={"width_ratios": [1, 1.3, 0.5]})
-    pictures.imshow(tile(torch.cat([originals, *examples]), columns=len(originals)), cmap="gray", vmin=0, vmax=255,
-                    interpolation="nearest")
+    figure, (pictures, curve, numbers) = plt.subplots(
+        1, 3, figsize=(14, 4.6), gridspec_kw={"width_ratios": [1, 1.3, 0.5]}
+    )
+    pictures.imshow(
+        tile(torch.cat([originals, *examples]), columns=len(originals)),
+        cmap="gray",
+        vmin=0,
+        vmax=255,
+        interpolation="nearest",
+    )
     rows = ["original"] + [f"{row['steps']} steps" for row in table]
     height = originals.shape[-1] + 2
     pictures.set_yticks([2 + height * (i + 0.5) for i in range(len(rows))], rows, fontsize=8)
@@ -320,14 +405,22 @@ def _reconstruction_figure(table: list[dict[str, Any]], originals: torch.Tensor,
     grid = numbers.table(cellText=cells, colLabels=["steps", "MSE", "PSNR dB"], loc="center", cellLoc="right")
     grid.set_fontsize(9)
     grid.scale(1.1, 1.5)
-    figure.suptitle("DDIM inversion (DDIMInverseScheduler) then DDIM sampling, conditional prediction under each "
-                    "digit's own label, fp32", fontsize=10)
+    figure.suptitle(
+        "DDIM inversion (DDIMInverseScheduler) then DDIM sampling, conditional prediction under each "
+        "digit's own label, fp32",
+        fontsize=10,
+    )
     figure.tight_layout()
     return save_figure(figure, path)
 
 
-def _edit_figure(config: Config, rows: list[dict[str, Any]], sources: torch.Tensor,
-                 shown: dict[tuple[int, str], torch.Tensor], path: Path) -> Path:
+def _edit_figure(
+    config: Config,
+    rows: list[dict[str, Any]],
+    sources: torch.Tensor,
+    shown: dict[tuple[int, str], torch.Tensor],
+    path: Path,
+) -> Path:
     import matplotlib.pyplot as plt
 
     figure, (pictures, tradeoff) = plt.subplots(1, 2, figsize=(12, 5.2), gridspec_kw={"width_ratios": [1, 1.1]})
@@ -336,8 +429,9 @@ def _edit_figure(config: Config, rows: list[dict[str, Any]], sources: torch.Tens
         for method in ("inversion", "img2img"):
             labels.append(f"{method}, from {row['start_step']}")
             stacks.append(shown[row["start_step"], method])
-    pictures.imshow(tile(torch.cat(stacks), columns=len(sources)), cmap="gray", vmin=0, vmax=255,
-                    interpolation="nearest")
+    pictures.imshow(
+        tile(torch.cat(stacks), columns=len(sources)), cmap="gray", vmin=0, vmax=255, interpolation="nearest"
+    )
     height = sources.shape[-1] + 2
     pictures.set_yticks([2 + height * (i + 0.5) for i in range(len(labels))], labels, fontsize=8)
     pictures.set_xticks([])
@@ -347,16 +441,21 @@ def _edit_figure(config: Config, rows: list[dict[str, Any]], sources: torch.Tens
         x = [row[method]["mse_to_source"] for row in rows]
         y = [100 * row[method]["target_accuracy"] for row in rows]
         tradeoff.plot(x, y, style, label=method)
-        for row, xi, yi in zip(rows, x, y):
-            tradeoff.annotate(f"k={row['start_step']}", (xi, yi), textcoords="offset points", xytext=(5, -10),
-                              fontsize=8)
-    tradeoff.set(xlabel="MSE to the source (lower: keeps more of it)",
-                 ylabel=f"judged as {config.edit_to} (%)", ylim=(-5, 105))
+        for row, xi, yi in zip(rows, x, y, strict=True):
+            tradeoff.annotate(
+                f"k={row['start_step']}", (xi, yi), textcoords="offset points", xytext=(5, -10), fontsize=8
+            )
+    tradeoff.set(
+        xlabel="MSE to the source (lower: keeps more of it)", ylabel=f"judged as {config.edit_to} (%)", ylim=(-5, 105)
+    )
     tradeoff.set_xlim(left=0)
     tradeoff.set_title("keep the source or take the edit: up and left is better", fontsize=10)
     tradeoff.legend(fontsize=8)
-    figure.suptitle(f"Editing by DDIM inversion vs img2img (add_noise), then {config.sampling_steps}-step DDIM "
-                    f"under class {config.edit_to} with guidance scale {config.guidance_scale:g}", fontsize=10)
+    figure.suptitle(
+        f"Editing by DDIM inversion vs img2img (add_noise), then {config.sampling_steps}-step DDIM "
+        f"under class {config.edit_to} with guidance scale {config.guidance_scale:g}",
+        fontsize=10,
+    )
     figure.tight_layout()
     return save_figure(figure, path)
 
@@ -368,17 +467,22 @@ def _samplers_figure(config: Config, samplers: dict[str, Any], path: Path) -> Pa
     figure = plt.figure(figsize=(16, 5.2))
     grid = figure.add_gridspec(1, 4, width_ratios=(1.25, 1, 1, 1))
     pictures = figure.add_subplot(grid[0, 0])
-    pictures.imshow(tile(torch.cat(samplers["shown"]), columns=CLASSES), cmap="gray", vmin=0, vmax=255,
-                    interpolation="nearest")
+    pictures.imshow(
+        tile(torch.cat(samplers["shown"]), columns=CLASSES), cmap="gray", vmin=0, vmax=255, interpolation="nearest"
+    )
     height = samplers["shown"][0].shape[-1] + 2
-    pictures.set_yticks([2 + height * (i + 0.5) for i in range(len(rows))],
-                        [f"{r['sampler']}, {r['steps']}" for r in rows], fontsize=8)
+    pictures.set_yticks(
+        [2 + height * (i + 0.5) for i in range(len(rows))], [f"{r['sampler']}, {r['steps']}" for r in rows], fontsize=8
+    )
     pictures.set_xticks([])
     pictures.set_title("the same noise through each sampler (digits 0-9)", fontsize=10)
 
     ddpm = rows[0]
-    panels = (("accuracy", "class accuracy (%)", 100), ("frechet_distance", "Fréchet distance (lower: closer)", 1),
-              ("seconds", "seconds", 1))
+    panels = (
+        ("accuracy", "class accuracy (%)", 100),
+        ("frechet_distance", "Fréchet distance (lower: closer)", 1),
+        ("seconds", "seconds", 1),
+    )
     for column, (key, label, factor) in enumerate(panels, 1):
         ax = figure.add_subplot(grid[0, column])
         for name, style in (("DDIM, eta 0", "o-"), ("DDIM, eta 1", "s--"), ("DPM-Solver++", "^-.")):
@@ -389,16 +493,18 @@ def _samplers_figure(config: Config, samplers: dict[str, Any], path: Path) -> Pa
             ax.axhline(100 * samplers["real"]["accuracy"], color="grey", linestyle=":", label="real held-out digits")
             ax.set_ylim(0, 105)
         elif key == "frechet_distance":
-            ax.axhline(samplers["real"]["frechet_distance"], color="grey", linestyle=":",
-                       label="real digits (as many)")
+            ax.axhline(samplers["real"]["frechet_distance"], color="grey", linestyle=":", label="real digits (as many)")
             ax.set_ylim(bottom=0)
         else:
             ax.set_yscale("log")
         ax.set_xscale("log")
         ax.set(xlabel="sampling steps (log)", title=label)
         ax.legend(fontsize=7)
-    figure.suptitle(f"Samplers on cfg's class-conditioned UNet, conditional prediction (scale 1), "
-                    f"{samplers['samples']} samples each from the same noise; judged by the classifier", fontsize=10)
+    figure.suptitle(
+        f"Samplers on cfg's class-conditioned UNet, conditional prediction (scale 1), "
+        f"{samplers['samples']} samples each from the same noise; judged by the classifier",
+        fontsize=10,
+    )
     figure.tight_layout()
     return save_figure(figure, path)
 
@@ -408,16 +514,22 @@ def _same_noise_figure(config: Config, same_noise: dict[float, dict[str, Any]], 
 
     steps = max(config.sampler_steps)
     figure, axes = plt.subplots(1, len(same_noise), figsize=(5.5 * len(same_noise), 3.6), squeeze=False)
-    for ax, (eta, run) in zip(axes[0], same_noise.items()):
+    for ax, (eta, run) in zip(axes[0], same_noise.items(), strict=True):
         difference = (run["second"] - run["first"]).abs()
-        ax.imshow(tile(torch.cat([run["first"], run["second"], difference]), columns=len(run["first"])),
-                  cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        ax.imshow(
+            tile(torch.cat([run["first"], run["second"], difference]), columns=len(run["first"])),
+            cmap="gray",
+            vmin=0,
+            vmax=255,
+            interpolation="nearest",
+        )
         height = run["first"].shape[-1] + 2
         ax.set_yticks([2 + height * (i + 0.5) for i in range(3)], ["run 1", "run 2", "|difference|"], fontsize=8)
         ax.set_xticks([])
         kind = "deterministic" if eta == 0 else "fresh noise at every step"
-        ax.set_title(f"DDIM eta {eta:g} ({kind}), {steps} steps\nmax |run 1 - run 2| = {run['max_difference']:.3g}",
-                     fontsize=10)
+        ax.set_title(
+            f"DDIM eta {eta:g} ({kind}), {steps} steps\nmax |run 1 - run 2| = {run['max_difference']:.3g}", fontsize=10
+        )
     figure.suptitle("The same starting noise, sampled twice with other step noise (generator)", fontsize=10)
     figure.tight_layout()
     return save_figure(figure, path)

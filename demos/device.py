@@ -20,7 +20,8 @@ import torch
 from learnapp.errors import UserError
 
 if TYPE_CHECKING:  # accelerate is imported when a training starts
-    from accelerate import Accelerator, PartialState
+    # accelerate ships no type information
+    from accelerate import Accelerator, PartialState  # type: ignore[import-untyped]
 
 DeviceRequest = Literal["auto", "cuda", "mps", "cpu"]
 PrecisionRequest = Literal["auto", "fp32", "bf16"]
@@ -121,7 +122,9 @@ def reset_accelerate_state() -> None:
     the one place that touches its private `_shared_state` and `_reset_state`:
     tests/test_demos_device.py fails when an Accelerate release changes them."""
     from accelerate import PartialState
-    from accelerate.state import AcceleratorState
+
+    # accelerate ships no type information
+    from accelerate.state import AcceleratorState  # type: ignore[import-untyped]
 
     if PartialState._shared_state and PartialState().num_processes == 1:
         AcceleratorState._reset_state(reset_partial_state=True)

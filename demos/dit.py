@@ -21,18 +21,24 @@ import torch
 from .unets import parameters
 
 if TYPE_CHECKING:
-    from diffusers import DiTTransformer2DModel
+    from diffusers.models.transformers.dit_transformer_2d import DiTTransformer2DModel
 
 PATCH_SIZE = 2
 
 
 def make_dit(image_size: int, layers: int, heads: int, head_dim: int, classes: int) -> DiTTransformer2DModel:
     """A DiT over one-channel images with `classes` labels (and, for classifier-free guidance, a null one)."""
-    from diffusers import DiTTransformer2DModel
+    from diffusers.models.transformers.dit_transformer_2d import DiTTransformer2DModel
 
     return DiTTransformer2DModel(
-        num_attention_heads=heads, attention_head_dim=head_dim, in_channels=1, out_channels=1, num_layers=layers,
-        sample_size=image_size, patch_size=PATCH_SIZE, num_embeds_ada_norm=classes,
+        num_attention_heads=heads,
+        attention_head_dim=head_dim,
+        in_channels=1,
+        out_channels=1,
+        num_layers=layers,
+        sample_size=image_size,
+        patch_size=PATCH_SIZE,
+        num_embeds_ada_norm=classes,
     )
 
 
@@ -48,4 +54,3 @@ def matching_dit(target: int, image_size: int, layers: int, heads: int, classes:
                 break
     best = min(counts, key=lambda head_dim: abs(counts[head_dim] - target))
     return make_dit(image_size, layers, heads, best, classes)
-

@@ -15,11 +15,15 @@ the forward scheduler retraces the inverse one's path.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
 from .base import Progress, no_progress
+from .diffusers_types import Scheduler, typed_scheduler
+
+if TYPE_CHECKING:
+    from diffusers.configuration_utils import ConfigMixin
 
 
 def guide(eps_uncond: torch.Tensor, eps_cond: torch.Tensor, scale: float) -> torch.Tensor:
@@ -45,7 +49,7 @@ def predict_noise(unet: Any, x: torch.Tensor, t: torch.Tensor, labels: torch.Ten
     return guide(eps_uncond, eps_cond, scale)
 
 
-def ddim_scheduler(training_scheduler: Any, steps: int, clip: bool = True) -> Any:
+def ddim_scheduler(training_scheduler: ConfigMixin, steps: int, clip: bool = True) -> Scheduler:
     """A `DDIMScheduler` with the training noise schedule, set to `steps` steps. With `clip`, each
     step clamps the predicted x_0 to [-1, 1] and recomputes the noise from it (GLIDE's recipe, which
     keeps high guidance scales from saturating); without, it retraces `ddim_inverse_scheduler` exactly."""
@@ -53,22 +57,22 @@ def ddim_scheduler(training_scheduler: Any, steps: int, clip: bool = True) -> An
 
     scheduler = DDIMScheduler.from_config(training_scheduler.config, clip_sample=clip, **_SHARED)
     scheduler.set_timesteps(steps)
-    return scheduler
+    return typed_scheduler(scheduler)
 
 
-def ddim_inverse_scheduler(training_scheduler: Any, steps: int) -> Any:
+def ddim_inverse_scheduler(training_scheduler: ConfigMixin, steps: int) -> Scheduler:
     """The `DDIMInverseScheduler` on the same `steps` timesteps as `ddim_scheduler`, visited upwards."""
     from diffusers import DDIMInverseScheduler
 
     scheduler = DDIMInverseScheduler.from_config(training_scheduler.config, clip_sample=False, **_SHARED)
     scheduler.set_timesteps(steps)
-    return scheduler
+    return typed_scheduler(scheduler)
 
 
 SamplerKind = Literal["ddpm", "ddim", "dpm-solver"]
 
 
-def sampler(kind: SamplerKind, training_scheduler: Any, steps: int) -> Any:
+def sampler(kind: SamplerKind, training_scheduler: ConfigMixin, steps: int) -> Scheduler:
     """A scheduler of `kind` on the training noise schedule, set to `steps` steps: `DDPMScheduler`
     (ancestral sampling, fresh noise at every step, as trained), `ddim_scheduler`, or
     `DPMSolverMultistepScheduler` (a second-order solver of the same ODE DDIM follows at eta 0)."""
@@ -81,21 +85,31 @@ def sampler(kind: SamplerKind, training_scheduler: Any, steps: int) -> Any:
     else:
         # Its counterpart of that clamp (unclamped, a small model's x_0 estimates near t = T reach +-30 and the
         # samples saturate): dynamic thresholding, here a plain clamp to [-1, 1], as diffusers advises for pixels.
-        scheduler = DPMSolverMultistepScheduler.from_config(training_scheduler.config, thresholding=True,
-                                                            sample_max_value=1.0)
+        scheduler = DPMSolverMultistepScheduler.from_config(
+            training_scheduler.config, thresholding=True, sample_max_value=1.0
+        )
     scheduler.set_timesteps(steps)
-    return scheduler
+    return typed_scheduler(scheduler)
 
 
 # Timesteps (n - 1) T/n, ..., T/n, 0 for n steps, and alpha_bar = 1 below the first: the two
 # schedulers then pass through the same noise levels. (Diffusers' defaults, spelled out.)
-_SHARED: dict[str, Any] = dict(timestep_spacing="leading", set_alpha_to_one=True, steps_offset=0)
+_SHARED: dict[str, Any] = {"timestep_spacing": "leading", "set_alpha_to_one": True, "steps_offset": 0}
 
 
 @torch.no_grad()
-def sample(unet: Any, scheduler: Any, x: torch.Tensor, labels: torch.Tensor, scale: float, start: int = 0,
-           eta: float = 0.0, generator: torch.Generator | None = None, progress: Progress = no_progress,
-           stage: str = "sample") -> torch.Tensor:
+def sample(
+    unet: Any,
+    scheduler: Any,
+    x: torch.Tensor,
+    labels: torch.Tensor,
+    scale: float,
+    start: int = 0,
+    eta: float = 0.0,
+    generator: torch.Generator | None = None,
+    progress: Progress = no_progress,
+    stage: str = "sample",
+) -> torch.Tensor:
     """Sample from `x` at `scheduler.timesteps[start]` down to x_0 (in [-1, 1], not clamped), guided by `scale`,
     with any diffusers scheduler (`sampler`); fresh noise, where the scheduler adds any, comes from `generator`.
     For DDIM, `eta` 0 is deterministic; 1 adds as much fresh noise per step as DDPM does.
@@ -107,16 +121,33 @@ def sample(unet: Any, scheduler: Any, x: torch.Tensor, labels: torch.Tensor, sca
 
 
 @torch.no_grad()
-def invert(unet: Any, inverse: Any, x0: torch.Tensor, labels: torch.Tensor, scale: float = 1.0,
-           steps: int | None = None, progress: Progress = no_progress, stage: str = "invert") -> torch.Tensor:
+def invert(
+    unet: Any,
+    inverse: Any,
+    x0: torch.Tensor,
+    labels: torch.Tensor,
+    scale: float = 1.0,
+    steps: int | None = None,
+    progress: Progress = no_progress,
+    stage: str = "invert",
+) -> torch.Tensor:
     """DDIM inversion: the first `steps` (default: all) inverse steps from the clean image `x0` in [-1, 1].
     After k steps the result sits at `inverse.timesteps[k - 1]`, which is
     `scheduler.timesteps[len - k]` for the matching forward scheduler: continue sampling from there."""
     return _walk(unet, inverse, inverse.timesteps[:steps], x0, labels, scale, progress, stage)
 
 
-def _walk(unet: Any, scheduler: Any, timesteps: torch.Tensor, x: torch.Tensor, labels: torch.Tensor, scale: float,
-          progress: Progress, stage: str, **step_options: Any) -> torch.Tensor:
+def _walk(
+    unet: Any,
+    scheduler: Any,
+    timesteps: torch.Tensor,
+    x: torch.Tensor,
+    labels: torch.Tensor,
+    scale: float,
+    progress: Progress,
+    stage: str,
+    **step_options: Any,
+) -> torch.Tensor:
     # The UNet gets its timesteps from one copy on the device: a CPU timestep would be copied at
     # every step, and a copy from pageable memory waits for the GPU to finish what it was given.
     on_device = timesteps.to(x.device)

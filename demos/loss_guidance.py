@@ -57,10 +57,20 @@ def in_window(step: int, steps: int, window: tuple[float, float]) -> bool:
     return window[0] <= step / steps < window[1]
 
 
-def sample(model: Any, scheduler: Any, x: torch.Tensor, labels: torch.Tensor, loss: ImageLoss | None = None,
-           scale: float = 0.0, window: tuple[float, float] = (0.0, 1.0), through_model: bool = True,
-           eta: float = 0.0, generator: torch.Generator | None = None, progress: Progress = no_progress,
-           stage: str = "sample") -> torch.Tensor:
+def sample(
+    model: Any,
+    scheduler: Any,
+    x: torch.Tensor,
+    labels: torch.Tensor,
+    loss: ImageLoss | None = None,
+    scale: float = 0.0,
+    window: tuple[float, float] = (0.0, 1.0),
+    through_model: bool = True,
+    eta: float = 0.0,
+    generator: torch.Generator | None = None,
+    progress: Progress = no_progress,
+    stage: str = "sample",
+) -> torch.Tensor:
     """Sample from the noise `x` with a DDIM `scheduler` (set to its steps) and `model(x, t, class_labels=labels)`,
     guided by `loss` times `scale` on the steps in `window`; `eta` > 0 adds fresh noise each step (from
     `generator`). Returns x0 in [-1, 1] (not clamped)."""
@@ -82,7 +92,8 @@ def sample(model: Any, scheduler: Any, x: torch.Tensor, labels: torch.Tensor, lo
             grad = torch.autograd.grad(loss(x0).sum() * scale, x)[0]  # type: ignore[misc]
             x, eps = (x - grad).detach(), eps.detach()
         # With a clipping scheduler the noise is recomputed from the clipped x0 (GLIDE's recipe, as guidance.py).
-        x = scheduler.step(eps, t, x, eta=eta, generator=generator,
-                           use_clipped_model_output=scheduler.config.clip_sample).prev_sample
+        x = scheduler.step(
+            eps, t, x, eta=eta, generator=generator, use_clipped_model_output=scheduler.config.clip_sample
+        ).prev_sample
         progress(stage, i + 1, steps)
     return x.detach()

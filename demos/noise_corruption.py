@@ -27,6 +27,7 @@ from . import DEMOS
 from .base import Progress, Result
 from .config import at_least, require
 from .data import DatasetName, ImageSet, load_images, to_pixels
+from .diffusers_types import Scheduler, typed_scheduler
 from .noising import corrupt
 from .output import save_figure, save_gif
 
@@ -58,12 +59,14 @@ class Config:
         )
 
 
-def schedulers(config: Config) -> dict[str, object]:
-    from diffusers import DDPMScheduler
+def schedulers(config: Config) -> dict[str, Scheduler]:
+    from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 
     return {
-        "linear": DDPMScheduler(config.num_train_timesteps, config.beta_start, config.beta_end, "linear"),
-        "cosine": DDPMScheduler(config.num_train_timesteps, beta_schedule="squaredcos_cap_v2"),
+        "linear": typed_scheduler(
+            DDPMScheduler(config.num_train_timesteps, config.beta_start, config.beta_end, "linear")
+        ),
+        "cosine": typed_scheduler(DDPMScheduler(config.num_train_timesteps, beta_schedule="squaredcos_cap_v2")),
     }
 
 
@@ -78,7 +81,7 @@ def noised(
     gaussian: torch.Tensor,
     fractions: torch.Tensor,
     config: Config,
-    ddpm: dict[str, object],
+    ddpm: dict[str, Scheduler],
 ) -> dict[str, torch.Tensor]:
     """Each image at each level (images x levels x C x H x W): `corrupt` with amount = fraction, in
     [0, 1]; each DDPM scheduler's `add_noise` at t = fraction * (T - 1) on the image scaled to
@@ -144,7 +147,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
             out_dir / ANIMATION,
             labels=[
                 f"corrupt | linear | cosine\namount {a:.2f} | t = {t}"
-                for a, t in zip(frames.tolist(), frame_t.tolist())
+                for a, t in zip(frames.tolist(), frame_t.tolist(), strict=True)
             ],
             columns=len(animated),
             scale=4,
@@ -223,7 +226,7 @@ def _curves_figure(curves: dict[str, np.ndarray], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    for (name, ab), colour in zip(curves.items(), ("tab:blue", "tab:orange")):
+    for (name, ab), colour in zip(curves.items(), ("tab:blue", "tab:orange"), strict=True):
         t = np.arange(len(ab))
         left.plot(t, np.sqrt(ab), color=colour, label=f"{name}: sqrt(alpha_bar)  (signal)")
         left.plot(t, np.sqrt(1 - ab), color=colour, linestyle="--", label=f"{name}: sqrt(1 - alpha_bar)  (noise)")

@@ -8,16 +8,16 @@ on predicting that noise.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+
+from .diffusers_types import typed_scheduler
 
 if TYPE_CHECKING:
-    from diffusers import DDPMScheduler
-
-    from .training import LossFn
+    from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 
 def corrupt(x: torch.Tensor, amount: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
@@ -26,13 +26,30 @@ def corrupt(x: torch.Tensor, amount: torch.Tensor, noise: torch.Tensor) -> torch
     return x * (1 - amount) + noise * amount
 
 
-def noise_loss(scheduler: DDPMScheduler) -> LossFn:
-    """DDPM's objective: predict the noise that `add_noise` mixed into x0 (scaled to [-1, 1]) at a random t."""
+class Prediction(Protocol):
+    @property
+    def sample(self) -> torch.Tensor: ...
 
-    def loss(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+
+class Denoiser(Protocol):
+    """Called as diffusers' UNets are, `model(x_t, t).sample` the predicted noise: a UNet, or one whose
+    class labels are bound (`functools.partial(unet, class_labels=labels)`)."""
+
+    def __call__(self, sample: torch.Tensor, timestep: torch.Tensor, /) -> Prediction: ...
+
+
+# A `training.LossFn` that also takes a Denoiser that is not a Module (a Module is a Denoiser).
+NoiseLoss = Callable[[Denoiser, torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
+
+
+def noise_loss(scheduler: SchedulerMixin) -> NoiseLoss:
+    """DDPM's objective: predict the noise that `add_noise` mixed into x0 (scaled to [-1, 1]) at a random t."""
+    ddpm = typed_scheduler(scheduler)
+
+    def loss(model: Denoiser, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         x0 = images * 2 - 1
         noise = torch.randn(x0.shape, generator=generator, device=x0.device)
-        t = torch.randint(0, scheduler.config.num_train_timesteps, (len(x0),), generator=generator, device=x0.device)
-        return F.mse_loss(model(scheduler.add_noise(x0, noise, t), t).sample, noise)
+        t = torch.randint(0, ddpm.config.num_train_timesteps, (len(x0),), generator=generator, device=x0.device)
+        return F.mse_loss(model(ddpm.add_noise(x0, noise, t), t).sample, noise)
 
     return loss

@@ -116,7 +116,9 @@ def save_gif(
             other = tile(right, columns) if right is not None else np.full_like(canvas, 40)
             gap = np.full((canvas.shape[0], 6, *canvas.shape[2:]), 200, np.uint8)  # a light divider
             canvas = np.concatenate([canvas, gap, other], axis=1)
-        picture = Image.fromarray(canvas).resize((canvas.shape[1] * scale, canvas.shape[0] * scale), Image.NEAREST)
+        picture = Image.fromarray(canvas).resize(
+            (canvas.shape[1] * scale, canvas.shape[0] * scale), Image.Resampling.NEAREST
+        )
         if index < len(labels):
             banner = 4 + 12 * (labels[index].count("\n") + 1)
             stacked = Image.new(picture.mode, (picture.width, picture.height + banner))

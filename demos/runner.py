@@ -13,10 +13,11 @@ import importlib
 import re
 import signal
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any, Iterator
+from types import ModuleType, TracebackType
+from typing import TYPE_CHECKING, Any
 
 from learnapp import paths
 from learnapp.errors import UserError
@@ -73,11 +74,16 @@ def build_parser(demo: str, module: ModuleType) -> argparse.ArgumentParser:
     summary = (module.__doc__ or DEMOS[demo].summary).strip().split("\n\n")[0]
     parser = _Parser(prog=f"learnapp demo {demo}", description=summary)
     parser.add_argument(
-        "--quick", action="store_true",
+        "--quick",
+        action="store_true",
         help=f"the quick preset: a small run for a CPU ({estimates.quick_reference(demo)})",
     )
-    parser.add_argument("--out", metavar="DIR", type=config_options.PARSERS[str],
-                        help="parent folder for the run folder (default: the data dir's runs/)")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        type=config_options.PARSERS[str],
+        help="parent folder for the run folder (default: the data dir's runs/)",
+    )
     config_class = module.Config
     config_options.add_options(parser, config_class, config_class(), config_class.quick())
     return parser
@@ -118,8 +124,9 @@ def run_quick(demo: str, base: Path, report: Progress) -> Path:
     return execute(demo, module, module.Config.quick(), base, "quick", report)
 
 
-def execute(demo: str, module: ModuleType, config: Any, base: Path, preset: str,
-            report: Progress | None = None) -> Path:
+def execute(
+    demo: str, module: ModuleType, config: Any, base: Path, preset: str, report: Progress | None = None
+) -> Path:
     """Run `module` with `config` in a fresh folder under `base/<demo>/` and return the folder.
 
     Progress goes to `report` if given (the run is silent), else to a rich progress bar.
@@ -224,7 +231,8 @@ def _agreed_run_dir(base: Path, demo: str, runtime: Runtime) -> Path:
     """The main process creates the folder; under `accelerate launch` the others learn its name."""
     folder = runs.new_run_dir(base, demo) if runtime.is_main_process else None
     if runtime.num_processes > 1:
-        from accelerate.utils import broadcast_object_list
+        # accelerate ships no type information
+        from accelerate.utils import broadcast_object_list  # type: ignore[import-untyped]
 
         folder = Path(broadcast_object_list([str(folder)])[0])
     assert folder is not None
@@ -289,9 +297,11 @@ class _Bar:
             self.bar.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         if self.report is None:
-            self.bar.__exit__(*exc)
+            self.bar.__exit__(kind, error, traceback)
 
     def __call__(self, stage: str, done: int, total: int, note: str = "") -> None:
         if self.report is not None:
@@ -300,5 +310,7 @@ class _Bar:
             return
         if self.clock.tick(stage):
             self.task = self.bar.add_task(stage, total=total, note=note)
-        fields = {"note": note} if note else {}
-        self.bar.update(self.task, completed=done, total=total, **fields)
+        if note:
+            self.bar.update(self.task, completed=done, total=total, note=note)
+        else:
+            self.bar.update(self.task, completed=done, total=total)

@@ -25,6 +25,7 @@ from learnapp.errors import UserError
 
 KILLED = "incomplete (killed)"
 
+
 def new_run_dir(base: Path, demo: str, now: datetime | None = None) -> Path:
     """Create and return `base/<demo>/<YYYYmmdd-HHMMSS>[-N]`, a folder no other run has used."""
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
@@ -72,7 +73,7 @@ def read_record(run: Path) -> dict[str, Any]:
 
 
 def run_status(record: dict[str, Any]) -> str:
-    """"complete", "incomplete", "running", "incomplete (killed)" (recorded "running", but its
+    """ "complete", "incomplete", "running", "incomplete (killed)" (recorded "running", but its
     process is gone) or "unknown", for a record from `read_record`."""
     status = str(record.get("status", "unknown"))
     if status == "running" and _process_gone(record.get("process"), record.get("started")):
@@ -119,8 +120,9 @@ def _started_after(pid: int, started: Any) -> bool:
     from the elapsed time `ps` reports. False when either time is unknown."""
     try:
         run_started = datetime.fromisoformat(str(started))
-        elapsed = subprocess.run(["ps", "-o", "etime=", "-p", str(pid)], capture_output=True, text=True,
-                                 timeout=5, check=False).stdout.strip()
+        elapsed = subprocess.run(
+            ["ps", "-o", "etime=", "-p", str(pid)], capture_output=True, text=True, timeout=5, check=False
+        ).stdout.strip()
         days, _, clock = elapsed.rpartition("-")
         seconds = 0
         for part in clock.split(":"):

@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import nn
 
 from .base import Progress, no_progress
 from .data import to_pixels
 from .device import Runtime
+from .diffusers_types import typed_scheduler
 
 if TYPE_CHECKING:
-    from diffusers import SchedulerMixin
+    from diffusers.models.unets.unet_2d import UNet2DModel
+    from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Trajectory:
 
 @torch.no_grad()
 def denoise(
-    unet: nn.Module,
+    unet: UNet2DModel,
     scheduler: SchedulerMixin,
     count: int,
     steps: int,
@@ -54,17 +55,18 @@ def denoise(
     """`count` samples from Gaussian noise in `steps` steps: predict eps, step x_t -> x_{t-1} with
     `scheduler.step` (given `step_options`, e.g. DDIM's eta). Returns images in [0, 1] and snapshots of
     x_t and of the predicted x0 (as pixels, x/2 + 0.5) along the way."""
-    size = unet.config.sample_size
+    size: int = unet.config["sample_size"]
+    sampler = typed_scheduler(scheduler)
     x = torch.randn(count, 1, size, size, generator=generator, device=runtime.device)
-    scheduler.set_timesteps(steps)
-    timesteps = scheduler.timesteps.tolist()
+    sampler.set_timesteps(steps)
+    timesteps = sampler.timesteps.tolist()
     trajectory = Trajectory()
-    trajectory.add(to_pixels(x), f"UNet2DModel: x_T, T = {scheduler.config.num_train_timesteps}")
+    trajectory.add(to_pixels(x), f"UNet2DModel: x_T, T = {sampler.config.num_train_timesteps}")
     keep = frames_to_keep(steps, frames)
     for i, t in enumerate(timesteps):
         with runtime.autocast():
             eps = unet(x, t).sample.float()
-        out = scheduler.step(eps, t, x, generator=generator, **(step_options or {}))
+        out = sampler.step(eps, t, x, generator=generator, **(step_options or {}))
         x = out.prev_sample
         if i in keep:
             reached = timesteps[i + 1] if i + 1 < steps else 0

@@ -65,8 +65,15 @@ def make_tokenizer(folder: Path, words: Sequence[str], max_length: int) -> CLIPT
     from transformers import CLIPTokenizer
 
     vocab_file, merges_file = write_tokenizer_files(folder, words)
-    return CLIPTokenizer(str(vocab_file), str(merges_file), model_max_length=max_length,
-                         bos_token=START, eos_token=END, pad_token=END, unk_token=END)
+    return CLIPTokenizer(
+        str(vocab_file),
+        str(merges_file),
+        model_max_length=max_length,
+        bos_token=START,
+        eos_token=END,
+        pad_token=END,
+        unk_token=END,
+    )
 
 
 def make_text_encoder(tokenizer: CLIPTokenizer, width: int, layers: int, heads: int) -> CLIPTextModel:
@@ -74,14 +81,22 @@ def make_text_encoder(tokenizer: CLIPTokenizer, width: int, layers: int, heads: 
     from transformers import CLIPTextConfig, CLIPTextModel
 
     config = CLIPTextConfig(
-        vocab_size=len(tokenizer), hidden_size=width, intermediate_size=4 * width, num_hidden_layers=layers,
-        num_attention_heads=heads, max_position_embeddings=tokenizer.model_max_length, projection_dim=width,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=width,
+        intermediate_size=4 * width,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        max_position_embeddings=tokenizer.model_max_length,
+        projection_dim=width,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
     )
     return CLIPTextModel(config)
 
 
 def token_ids(tokenizer: Any, prompts: Sequence[str]) -> Any:
     """The ids the Stable Diffusion pipeline feeds its text encoder: padded to the tokenizer's length (int64 tensor)."""
-    return tokenizer(list(prompts), padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
-                     return_tensors="pt").input_ids
+    return tokenizer(
+        list(prompts), padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
+    ).input_ids

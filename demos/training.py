@@ -23,7 +23,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 import torch
 
@@ -34,6 +34,7 @@ from .device import Runtime, make_accelerator
 
 LossFn = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
 EpochHook = Callable[[int, torch.nn.Module], None]  # (epochs done, the model in eval mode)
+ModelT = TypeVar("ModelT", bound=torch.nn.Module)
 
 
 class Batches(Protocol):
@@ -77,7 +78,7 @@ class TrainLog:
 
 
 def train(
-    model: torch.nn.Module,
+    model: ModelT,
     loss_fn: LossFn,
     data: Batches,
     schedule: Schedule,
@@ -86,7 +87,7 @@ def train(
     progress: Progress,
     stage: str,
     after_epoch: EpochHook | None = None,
-) -> tuple[torch.nn.Module, TrainLog]:
+) -> tuple[ModelT, TrainLog]:
     """Train `model` in place; returns it unwrapped (eval mode) with its loss log. `after_epoch`, if
     given, sees the model (unwrapped, in eval mode) after every epoch: an evaluation during training."""
     from diffusers.optimization import get_scheduler
@@ -107,7 +108,7 @@ def train(
     # 2. Model, optimizer (Adam, as in the course) and learning-rate schedule. Accelerate steps
     # the schedule once per process for every update, hence the factor (as diffusers' examples do).
     if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+        model = in_memory_format(model, torch.channels_last)
         torch.backends.cudnn.benchmark = True  # every batch has the same shape: pick the fastest kernels once
     optimizer = torch.optim.Adam(model.parameters(), lr=schedule.learning_rate)
     lr_scheduler = get_scheduler(
@@ -116,8 +117,9 @@ def train(
         num_warmup_steps=schedule.warmup_steps * processes,
         num_training_steps=updates * processes,
     )
-    model, optimizer, lr_scheduler = accelerator.prepare(model, optimizer, lr_scheduler)
-    forward = torch.compile(model) if runtime.compile else model
+    prepared, optimizer, lr_scheduler = accelerator.prepare(model, optimizer, lr_scheduler)
+    # Compiling a Module gives an OptimizedModule, itself a Module (torch.compile's signature says a callable).
+    forward = cast(torch.nn.Module, torch.compile(prepared)) if runtime.compile else prepared
 
     # 3. Generators: one shared by all processes to agree on each epoch's order, one per
     # process for the noise and timesteps its loss draws.
@@ -129,14 +131,14 @@ def train(
     noted = in_hooks = hooks_untimed = 0.0
 
     # 4. The loop: forward, loss, backward, step; nothing here waits for the GPU.
-    model.train()
+    prepared.train()
     for epoch in range(schedule.epochs):
         permutation = torch.randperm(len(data), generator=order, device=device)
         shard = permutation[accelerator.process_index :: processes]
         for batch in range(steps_per_epoch):
             step = epoch * steps_per_epoch + batch
             index = shard[batch * schedule.batch_size : (batch + 1) * schedule.batch_size]
-            with accelerator.accumulate(model):
+            with accelerator.accumulate(prepared):
                 loss = loss_fn(forward, data.floats(index), data.labels[index], noise)
                 accelerator.backward(loss)
                 optimizer.step()
@@ -156,9 +158,9 @@ def train(
             progress(stage, step + 1, total_steps, note)
         if after_epoch is not None:  # off the clock: the log times training alone
             hook_started = time.perf_counter()
-            model.eval()
-            after_epoch(epoch + 1, accelerator.unwrap_model(model))
-            model.train()
+            prepared.eval()
+            after_epoch(epoch + 1, accelerator.unwrap_model(prepared))
+            prepared.train()
             in_hooks += time.perf_counter() - hook_started
 
     # 5. One sync at the end: losses from every process, and the clock.
@@ -181,17 +183,33 @@ def train(
         images_per_second=timed_images / max(ended - timed_from - (in_hooks - hooks_untimed), 1e-9),
     )
     # Without Accelerate's autocast wrapper: callers choose their precision (sampling, evaluation).
-    model = accelerator.unwrap_model(model, keep_fp32_wrapper=False).eval()
+    model = accelerator.unwrap_model(prepared, keep_fp32_wrapper=False).eval()
     # safetensors stores contiguous tensors only; channels_last weights are not.
-    return model.to(memory_format=torch.contiguous_format), log
+    return in_memory_format(model, torch.contiguous_format), log
+
+
+def in_memory_format(model: ModelT, memory_format: torch.memory_format) -> ModelT:
+    """`model` with its weights in `memory_format`, converted in place (Module.to returns the module itself)."""
+    # torch's overloads of Module.to leave out the memory_format keyword it takes at run time
+    model.to(memory_format=memory_format)  # type: ignore[call-overload]
+    return model
+
+
+def on_device(model: ModelT, device: torch.device | str) -> ModelT:
+    """`model` moved to `device` in place (Module.to returns the module itself). Called through this signature:
+    diffusers wraps ModelMixin.to in functools.wraps, which mypy reads as an unbound call."""
+    model.to(device)
+    return model
 
 
 def _check_finite(losses: list[float], stage: str, first_step: int = 0) -> None:
     """A loss that is NaN or infinite will not come back: stop with the reason instead of writing NaN figures."""
     for step, value in enumerate(losses, first_step):
         if not math.isfinite(value):
-            raise UserError(f"{stage}: the loss became {value} at step {step + 1} (training diverged); "
-                            "try a smaller --learning-rate")
+            raise UserError(
+                f"{stage}: the loss became {value} at step {step + 1} (training diverged); "
+                "try a smaller --learning-rate"
+            )
 
 
 def final_loss(log: TrainLog) -> float:

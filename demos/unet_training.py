@@ -60,10 +60,10 @@ from .noising import corrupt, noise_loss
 from .output import plot_losses, save_figure, save_gif, save_grid, tile
 from .sampling import Trajectory, denoise, frames_to_keep
 from .training import Schedule, TrainLog, final_loss, train
-from .unets import make_scheduler, make_unet2d, parameters
+from .unets import ddpm_pipeline, make_scheduler, make_unet2d, parameters
 
 if TYPE_CHECKING:  # imported where used: diffusers takes seconds to import
-    from diffusers import DDPMPipeline
+    from diffusers.pipelines.ddpm.pipeline_ddpm import DDPMPipeline
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,9 @@ class CourseFigures:
 COURSE_SETUP = "MNIST 28x28, 60,000 images/epoch, batch 128, Adam 1e-3"
 COURSE = {
     "basic_unet": CourseFigures("BasicUNet", 309_057, "x0 from corrupt(x0, amount)", (0.0267, 0.0207, 0.0189)),
-    "unet2d": CourseFigures("UNet2DModel (32, 64, 64), attention", 1_707_009, "x0 from corrupt(x0, amount)",
-                            (0.0189, 0.0128, 0.0117)),
+    "unet2d": CourseFigures(
+        "UNet2DModel (32, 64, 64), attention", 1_707_009, "x0 from corrupt(x0, amount)", (0.0189, 0.0128, 0.0117)
+    ),
 }
 CONFIDENCE = 0.9  # the judge's probability above which a sample counts as a recognisable digit
 NOISE_LEVELS = 10  # bins of loss_by_noise_level.png
@@ -267,7 +268,6 @@ def train_basic_unet(
 
 def train_unet2d(config: Config, data: ImageSet, runtime: Runtime, progress: Progress) -> tuple[DDPMPipeline, TrainLog]:
     """The UNet2DModel, trained to predict noise; returns (DDPMPipeline, TrainLog)."""
-    from diffusers import DDPMPipeline
 
     torch.manual_seed(config.seed)
     scheduler = make_scheduler(config)
@@ -281,7 +281,7 @@ def train_unet2d(config: Config, data: ImageSet, runtime: Runtime, progress: Pro
         progress,
         "train UNet2DModel",
     )
-    return DDPMPipeline(unet=unet, scheduler=scheduler), log
+    return ddpm_pipeline(unet, scheduler), log
 
 
 # --- the demo ----------------------------------------------------------------------------------
@@ -291,8 +291,9 @@ def work(config: Config) -> float:
     """Work units of a run (`estimates.py`): training and sampling passes of both models, and the judge."""
     basic_pass = config.image_size**2 * 0.04  # BasicUNet's 5x5 convolutions cost about a (16, 32, 32) UNet2DModel
     trained = config.train_images * config.epochs * 3 * (basic_pass / 1e3 + unet_pass(config))
-    sampled = config.samples * (config.basic_sampling_steps * basic_pass / 1e3 + config.sampling_steps
-                                * unet_pass(config))
+    sampled = config.samples * (
+        config.basic_sampling_steps * basic_pass / 1e3 + config.sampling_steps * unet_pass(config)
+    )
     judged = config.classifier_images * config.classifier_epochs * config.image_size**2 * 2e-5
     return 1.0 + trained + sampled + judged
 
@@ -331,7 +332,13 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     started = time.perf_counter()
     scheduler, step_options = _sampler(pipeline.scheduler, config)
     unet_samples, unet_trajectory = denoise(
-        pipeline.unet, scheduler, config.samples, config.sampling_steps, generator, runtime, progress,
+        pipeline.unet,
+        scheduler,
+        config.samples,
+        config.sampling_steps,
+        generator,
+        runtime,
+        progress,
         step_options=step_options,
     )
     unet_seconds = time.perf_counter() - started
@@ -340,31 +347,49 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     progress("judge samples", 0, 1)
     real = held_out(judge_config, runtime, config.test_images)
     real_share = classifier.confident_share(judge, real.floats(slice(None)), CONFIDENCE)
-    shares = {name: classifier.confident_share(judge, images, CONFIDENCE)
-              for name, images in (("basic_unet", basic_samples), ("unet2d", unet_samples))}
+    shares = {
+        name: classifier.confident_share(judge, images, CONFIDENCE)
+        for name, images in (("basic_unet", basic_samples), ("unet2d", unet_samples))
+    }
     progress("judge samples", 1, 1)
 
     # 7. Loss by noise level, on held-out digits the models have not trained on.
     progress("loss by noise level", 0, 1)
-    levels = loss_by_level(basic, pipeline.unet, pipeline.scheduler, real.floats(slice(0, LEVEL_IMAGES)),
-                           torch.Generator(runtime.device).manual_seed(config.seed + 3))
+    levels = loss_by_level(
+        basic,
+        pipeline.unet,
+        pipeline.scheduler,
+        real.floats(slice(0, LEVEL_IMAGES)),
+        torch.Generator(runtime.device).manual_seed(config.seed + 3),
+    )
     progress("loss by noise level", 1, 1)
 
     # 8. Figures.
     progress("figures", 0, 1)
-    sampler = (f"{config.sampling_steps} DDIM steps (eta {config.eta:g})" if config.sampler == "ddim"
-               else f"{config.sampling_steps} DDPM steps")
+    sampler = (
+        f"{config.sampling_steps} DDIM steps (eta {config.eta:g})"
+        if config.sampler == "ddim"
+        else f"{config.sampling_steps} DDPM steps"
+    )
     basic_title = f"BasicUNet, {config.basic_sampling_steps} steps of the course's sampler"
     unet_title = f"UNet2DModel, {sampler}"
     files = [
         _loss_figure(basic_log, unet_log, config, out_dir / "loss_curves.png"),
-        save_grid(basic_samples, out_dir / "samples_basic_unet.png",
-                  _titled(basic_title, basic_log, shares["basic_unet"], real_share)),
-        save_grid(unet_samples, out_dir / "samples_unet2d.png",
-                  _titled(unet_title, unet_log, shares["unet2d"], real_share)),
-        _prediction_figure({"BasicUNet (predicts x0)": basic_trajectory,
-                            "UNet2DModel (predicts eps; x0 from the scheduler)": unet_trajectory},
-                           out_dir / "predicted_x0.png"),
+        save_grid(
+            basic_samples,
+            out_dir / "samples_basic_unet.png",
+            _titled(basic_title, basic_log, shares["basic_unet"], real_share),
+        ),
+        save_grid(
+            unet_samples, out_dir / "samples_unet2d.png", _titled(unet_title, unet_log, shares["unet2d"], real_share)
+        ),
+        _prediction_figure(
+            {
+                "BasicUNet (predicts x0)": basic_trajectory,
+                "UNet2DModel (predicts eps; x0 from the scheduler)": unet_trajectory,
+            },
+            out_dir / "predicted_x0.png",
+        ),
         _level_figure(levels, config, out_dir / "loss_by_noise_level.png"),
         save_grid(
             data.floats(slice(0, config.samples)),
@@ -384,7 +409,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
         "real_digits": len(real),
         "classifier": judge_info,
     }
-    metrics = {
+    metrics: dict[str, object] = {
         name: {
             "parameters": parameters(model),
             **log.summary(),
@@ -399,8 +424,12 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
             ("unet2d", pipeline.unet, unet_log, unet_seconds),
         )
     }
-    metrics.update(judge=judged, course={name: vars(figures) for name, figures in COURSE.items()},
-                   course_setup=COURSE_SETUP, pipeline=str(pipeline_dir))
+    metrics.update(
+        judge=judged,
+        course={name: vars(figures) for name, figures in COURSE.items()},
+        course_setup=COURSE_SETUP,
+        pipeline=str(pipeline_dir),
+    )
     summary = [
         f"{name}: {log.images:,} images in {log.seconds:.1f} s ({log.images_per_second:,.0f} images/s), "
         f"epoch losses {', '.join(f'{v:.4f}' for v in log.epoch_losses)}; judge: {shares[key]:.0%} "
@@ -415,21 +444,29 @@ def _sampler(training: Any, config: Config) -> tuple[Any, dict[str, Any]]:
     """The UNet2DModel's sampling scheduler (built from the training one's schedule) and its step options."""
     if config.sampler == "ddpm":
         return training, {}
-    from diffusers import DDIMScheduler
+    from diffusers.schedulers.scheduling_ddim import DDIMScheduler
 
     return DDIMScheduler.from_config(training.config), {"eta": config.eta}
 
 
 def _judge_config(config: Config) -> ModelConfig:
     """The judge's settings as cfg names them, so that both demos share one cached judge where they agree."""
-    return ModelConfig(dataset=config.dataset, image_size=config.image_size, train_images=config.classifier_images,
-                       batch_size=config.classifier_batch_size, classifier_epochs=config.classifier_epochs,
-                       precision=config.precision, device=config.device, seed=config.seed)
+    return ModelConfig(
+        dataset=config.dataset,
+        image_size=config.image_size,
+        train_images=config.classifier_images,
+        batch_size=config.classifier_batch_size,
+        classifier_epochs=config.classifier_epochs,
+        precision=config.precision,
+        device=config.device,
+        seed=config.seed,
+    )
 
 
 @torch.no_grad()
-def loss_by_level(basic: nn.Module, unet: nn.Module, scheduler: Any, images: torch.Tensor,
-                  generator: torch.Generator) -> dict[str, dict[str, list[float]]]:
+def loss_by_level(
+    basic: nn.Module, unet: nn.Module, scheduler: Any, images: torch.Tensor, generator: torch.Generator
+) -> dict[str, dict[str, list[float]]]:
     """Each model's loss on `images` (in [0, 1]) at `NOISE_LEVELS` noise levels, the centres of equal bins:
     BasicUNet by amount, MSE(prediction, x0); UNet2DModel by t, MSE(predicted eps, eps), and the MSE of the
     x0 it implies (in [0, 1] pixels, as BasicUNet's)."""
@@ -441,8 +478,9 @@ def loss_by_level(basic: nn.Module, unet: nn.Module, scheduler: Any, images: tor
         noisy = corrupt(images, torch.full((count,), amount, device=device), noise)
         basic_mse.append(F.mse_loss(basic(noisy).float(), images).item())
     x0 = images * 2 - 1
-    steps = [min(scheduler.config.num_train_timesteps - 1, int(c * scheduler.config.num_train_timesteps))
-             for c in centres]
+    steps = [
+        min(scheduler.config.num_train_timesteps - 1, int(c * scheduler.config.num_train_timesteps)) for c in centres
+    ]
     eps_mse, x0_mse = [], []
     for t in steps:
         noise = torch.randn(x0.shape, generator=generator, device=device)
@@ -460,9 +498,11 @@ def loss_by_level(basic: nn.Module, unet: nn.Module, scheduler: Any, images: tor
 
 
 def _titled(title: str, log: TrainLog, share: float, real_share: float) -> str:
-    return (f"{title}\nafter {log.images:,} training images (final loss {final_loss(log):.4f})\n"
-            f"judge: {share:.0%} recognisable as a digit (confidence >= {CONFIDENCE:g}); "
-            f"real held-out digits: {real_share:.0%}")
+    return (
+        f"{title}\nafter {log.images:,} training images (final loss {final_loss(log):.4f})\n"
+        f"judge: {share:.0%} recognisable as a digit (confidence >= {CONFIDENCE:g}); "
+        f"real held-out digits: {real_share:.0%}"
+    )
 
 
 def _trajectory_gif(trajectory: Trajectory, path: Path) -> Path:
@@ -477,13 +517,16 @@ def _prediction_figure(trajectories: dict[str, Trajectory], path: Path, columns:
 
     predicted = {name: [i for i, p in enumerate(t.predicted) if p is not None] for name, t in trajectories.items()}
     columns = min(columns, *(len(steps) for steps in predicted.values()))
-    figure, axes = plt.subplots(2 * len(trajectories), columns, figsize=(1.6 * columns, 3.6 * len(trajectories)),
-                                squeeze=False)
+    figure, axes = plt.subplots(
+        2 * len(trajectories), columns, figsize=(1.6 * columns, 3.6 * len(trajectories)), squeeze=False
+    )
     for row, (name, trajectory) in enumerate(trajectories.items()):
         steps = predicted[name]
         picked = [steps[round(k * (len(steps) - 1) / max(1, columns - 1))] for k in range(columns)]
         for column, index in enumerate(picked):
-            for offset, images in ((0, trajectory.frames[index]), (1, trajectory.predicted[index])):
+            prediction = trajectory.predicted[index]
+            assert prediction is not None  # `picked` holds only steps with a prediction
+            for offset, images in ((0, trajectory.frames[index]), (1, prediction)):
                 ax = axes[2 * row + offset, column]
                 ax.imshow(tile(images[:shown], columns=2), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
                 ax.set_xticks([])
@@ -491,8 +534,9 @@ def _prediction_figure(trajectories: dict[str, Trajectory], path: Path, columns:
             axes[2 * row, column].set_title(trajectory.labels[index].split(": ", 1)[-1], fontsize=8)
         axes[2 * row, 0].set_ylabel(f"{name}\nx_t", fontsize=8)
         axes[2 * row + 1, 0].set_ylabel("predicted x0", fontsize=8)
-    figure.suptitle("What the model predicts: x_t after each step (top) and the clean image it predicts there "
-                    "(bottom)", fontsize=10)
+    figure.suptitle(
+        "What the model predicts: x_t after each step (top) and the clean image it predicts there (bottom)", fontsize=10
+    )
     figure.tight_layout()
     return save_figure(figure, path)
 
@@ -507,13 +551,19 @@ def _level_figure(levels: dict[str, dict[str, list[float]]], config: Config, pat
     fractions = [t / config.num_train_timesteps for t in unet["t"]]
     axes[1].plot(fractions, unet["eps_mse"], "o-", color="tab:orange", label="MSE(predicted eps, eps): its loss")
     axes[1].plot(fractions, unet["x0_mse"], "s--", color="tab:blue", label="MSE of the x0 it implies, [0, 1] pixels")
-    axes[1].set(xlabel=f"t / T (T = {config.num_train_timesteps}, {config.beta_schedule} schedule)", ylabel="MSE",
-                title="UNet2DModel (predicts the noise eps)")
+    axes[1].set(
+        xlabel=f"t / T (T = {config.num_train_timesteps}, {config.beta_schedule} schedule)",
+        ylabel="MSE",
+        title="UNet2DModel (predicts the noise eps)",
+    )
     for ax in axes:
         ax.set_yscale("log")
         ax.legend(fontsize=8)
-    figure.suptitle(f"Loss by noise level on {LEVEL_IMAGES} held-out digits: the clean image is hard to recover "
-                    "from heavy noise, the noise is hard to pick out of a nearly clean image", fontsize=10)
+    figure.suptitle(
+        f"Loss by noise level on {LEVEL_IMAGES} held-out digits: the clean image is hard to recover "
+        "from heavy noise, the noise is hard to pick out of a nearly clean image",
+        fontsize=10,
+    )
     figure.tight_layout()
     return save_figure(figure, path)
 
@@ -521,7 +571,7 @@ def _level_figure(levels: dict[str, dict[str, list[float]]], config: Config, pat
 def _loss_table(basic: TrainLog, unet: TrainLog, path: Path) -> Path:
     """Every step's loss, for plotting elsewhere."""
     rows = ["step,basic_unet_x0_mse,unet2d_eps_mse"]
-    rows += [f"{i + 1},{b:.6f},{u:.6f}" for i, (b, u) in enumerate(zip(basic.losses, unet.losses))]
+    rows += [f"{i + 1},{b:.6f},{u:.6f}" for i, (b, u) in enumerate(zip(basic.losses, unet.losses, strict=True))]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 
@@ -537,16 +587,25 @@ def _loss_figure(basic: TrainLog, unet: TrainLog, config: Config, path: Path) ->
     )
     for ax, log, title, course in panels:
         ends = plot_losses(ax, log.losses, log.epoch_losses, config.batch_size)
-        for end, value in zip(ends, log.epoch_losses):
-            ax.annotate(f"{value:.4f}", (end, value), textcoords="offset points", xytext=(0, 8), ha="center",
-                        fontsize=8, color="tab:red")
+        for end, value in zip(ends, log.epoch_losses, strict=True):
+            ax.annotate(
+                f"{value:.4f}",
+                (end, value),
+                textcoords="offset points",
+                xytext=(0, 8),
+                ha="center",
+                fontsize=8,
+                color="tab:red",
+            )
         if course:
             _draw_course(ax, course, log, config)
         ax.set(ylabel="MSE (log scale)", title=title)
         ax.legend(fontsize=8)
-    figure.suptitle(f"Training on {config.dataset} {config.image_size}x{config.image_size}, "
-                    f"{config.epochs} epochs of {config.train_images:,} images, batch {config.batch_size}",
-                    fontsize=10)
+    figure.suptitle(
+        f"Training on {config.dataset} {config.image_size}x{config.image_size}, "
+        f"{config.epochs} epochs of {config.train_images:,} images, batch {config.batch_size}",
+        fontsize=10,
+    )
     unet_course = COURSE["unet2d"]
     caption = (
         f"Course (grey): {COURSE_SETUP}, 3 epochs. Here: {config.dataset} {config.image_size}x{config.image_size}, "
@@ -554,7 +613,8 @@ def _loss_figure(basic: TrainLog, unet: TrainLog, config: Config, path: Path) ->
         f"{config.learning_rate:g} ({config.lr_schedule}). BasicUNet: the course's objective (x0 from corrupt). "
         f"UNet2DModel: here it predicts the noise under DDPM; the course's {unet_course.model} "
         f"({unet_course.parameters:,} parameters) predicted {unet_course.objective}, epoch losses "
-        + ", ".join(map(str, unet_course.epoch_losses)) + ": not comparable with this loss, so not drawn."
+        + ", ".join(map(str, unet_course.epoch_losses))
+        + ": not comparable with this loss, so not drawn."
     )
     figure.text(0.01, -0.02, textwrap.fill(caption, 170), fontsize=8, va="top")
     figure.tight_layout()
@@ -567,9 +627,16 @@ def _draw_course(ax: Any, course: CourseFigures, log: TrainLog, config: Config) 
     images_per_step = log.images / max(1, len(log.losses))
     at = [(epoch + 1) * 60_000 / images_per_step for epoch in range(len(course.epoch_losses))]
     label = f"course, {course.model}: " + ", ".join(map(str, course.epoch_losses))
-    inside = [(step, loss) for step, loss in zip(at, course.epoch_losses) if step <= len(log.losses)]
+    inside = [(step, loss) for step, loss in zip(at, course.epoch_losses, strict=True) if step <= len(log.losses)]
     if inside:
-        ax.plot(*zip(*inside), "s--", color="grey", markersize=4, label=label + " (at the same images seen)")
+        ax.plot(
+            *zip(*inside, strict=True), "s--", color="grey", markersize=4, label=label + " (at the same images seen)"
+        )
     else:
-        ax.axhspan(min(course.epoch_losses), max(course.epoch_losses), color="grey", alpha=0.2,
-                   label=label + f" (after {len(course.epoch_losses)} x 60,000 images)")
+        ax.axhspan(
+            min(course.epoch_losses),
+            max(course.epoch_losses),
+            color="grey",
+            alpha=0.2,
+            label=label + f" (after {len(course.epoch_losses)} x 60,000 images)",
+        )

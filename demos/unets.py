@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Protocol
 from torch import nn
 
 if TYPE_CHECKING:  # imported where used: diffusers takes seconds to import
-    from diffusers import DDPMScheduler, UNet2DModel
+    from diffusers.models.unets.unet_2d import UNet2DModel
+    from diffusers.pipelines.ddpm.pipeline_ddpm import DDPMPipeline
+    from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 
 
 class UNetSettings(Protocol):
@@ -32,14 +34,15 @@ class UNetSettings(Protocol):
     def num_train_timesteps(self) -> int: ...
 
 
-def make_unet2d(config: UNetSettings, num_class_embeds: int | None = None, attention: bool = True,
-                in_channels: int = 1) -> UNet2DModel:
+def make_unet2d(
+    config: UNetSettings, num_class_embeds: int | None = None, attention: bool = True, in_channels: int = 1
+) -> UNet2DModel:
     """The course's UNet2DModel: plain ResNet blocks at full size, attention blocks below it; with
     `attention` False, plain blocks there too (three times faster on a CPU; the middle block keeps
     diffusers' one self-attention layer either way). With `num_class_embeds`, a learned vector per
     class is added to the timestep embedding (`unet(x, t, class_labels=labels)`). `in_channels` beyond
     the image's one carry conditioning concatenated to it (the course's class-conditioned model)."""
-    from diffusers import UNet2DModel
+    from diffusers.models.unets.unet_2d import UNet2DModel
 
     blocks = len(config.unet_channels)
     down, up = ("AttnDownBlock2D", "AttnUpBlock2D") if attention else ("DownBlock2D", "UpBlock2D")
@@ -58,9 +61,17 @@ def make_unet2d(config: UNetSettings, num_class_embeds: int | None = None, atten
 
 def make_scheduler(config: UNetSettings) -> DDPMScheduler:
     """The DDPM training schedule: `num_train_timesteps` betas of `beta_schedule`."""
-    from diffusers import DDPMScheduler
+    from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 
     return DDPMScheduler(num_train_timesteps=config.num_train_timesteps, beta_schedule=config.beta_schedule)
+
+
+def ddpm_pipeline(unet: UNet2DModel, scheduler: DDPMScheduler) -> DDPMPipeline:
+    """A trained UNet and its training schedule as a saveable pipeline."""
+    from diffusers.pipelines.ddpm.pipeline_ddpm import DDPMPipeline
+
+    # DDPMPipeline annotates `scheduler` with the placeholder class mypy sees in diffusers.schedulers' namespace
+    return DDPMPipeline(unet=unet, scheduler=scheduler)  # type: ignore[arg-type]
 
 
 def parameters(model: nn.Module) -> int:
