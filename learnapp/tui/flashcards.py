@@ -54,6 +54,7 @@ class FlashcardScreen(ReviewScreen):
 
     def action_reveal(self) -> None:
         self.revealed = True
+        self.answered = self.session.current
         self.query_one("#answer").display = True
         for rating, outcome in self.session.previews().items():
             self.query_one(f"#rate-{int(rating)}", Button).label = f"{int(rating)} {rating.name} · {outcome.label}"

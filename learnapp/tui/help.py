@@ -21,12 +21,21 @@ HOME_KEYS = [
     ("c", "practise every card of the topic; the schedule is not touched"),
     ("d", "the topic's demo: its newest results, and running it"),
     ("p", "progress per topic"),
+    ("e", "the topic's first exercise: write the code, checked on every save (*All topics*: the list)"),
 ]
 REVIEW_KEYS = [
     *(row for mode in MODES.values() for row in mode.review_keys),
     ("Enter", "home after the summary"),
     ("u", "undo the last answer"),
+    ("e", "the card's exercise, once its answer is shown or after it was rated Again"),
     ("Esc", "back to the topics (every answer is already saved)"),
+]
+EXERCISE_KEYS = [
+    ("↑ ↓", "choose an exercise"),
+    ("Enter", "open it: copy the starter to your file (never over yours) and check it on every save"),
+    ("c", "check your file now"),
+    ("h", "the next hint"),
+    ("Esc", "back"),
 ]
 GRADING = "\n".join(f"- *{mode.name}*: {mode.grading}" for mode in MODES.values())
 EVERYWHERE_KEYS = [
@@ -47,6 +56,11 @@ Everything works with the keyboard; the mouse works too (click rows, buttons, op
 
 How each mode grades an answer:
 {GRADING}
+
+## Exercises
+{_rows(EXERCISE_KEYS)}
+
+After a pass the reference solution and why it matters are shown.
 
 ## Everywhere
 {_rows(EVERYWHERE_KEYS)}

@@ -28,3 +28,11 @@ class OpenDemo(Message):
 
 class OpenProgress(Message):
     """Show the progress figures."""
+
+
+class OpenExercises(Message):
+    """Show the exercises; with a name, open that one (its file, watched for saves)."""
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__()
+        self.name = name

@@ -24,12 +24,14 @@ from learnapp.review_options import ReviewOptions
 from learnapp.srs import Clock, Session, Summary, format_interval
 from learnapp.stats import due_forecast
 from learnapp.store import Store
+from learnapp.tui.messages import OpenExercises
 
 
 class ReviewScreen(Screen[None]):
     BINDINGS = [
         Binding("enter", "next", "Next"),
         Binding("u", "undo", "Undo"),
+        Binding("e", "exercise", "Exercise"),
         Binding("escape", "leave", "Home"),
     ]
 
@@ -44,12 +46,15 @@ class ReviewScreen(Screen[None]):
         self.session = Session(deck, store, clock=clock, topics=options.topics or None, cram=options.cram,
                                new_per_day=options.new_per_day, mode=MODES[options.mode].logged_as)
         self.finished = False
+        self.answered: Item | None = None  # the card whose answer is on screen (its exercise is one key away)
+        self.offered: str | None = None  # the exercise of the card just rated Again
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
         with VerticalScroll(id="card"):
             yield Static(id="question")
             yield from self.compose_answer()
+        yield Static(id="offer")
         yield from self.compose_controls()
         yield Footer()
 
@@ -65,6 +70,12 @@ class ReviewScreen(Screen[None]):
         self.show_card()
 
     def show_card(self) -> None:
+        self.answered = None
+        offer = self.query_one("#offer", Static)
+        offer.display = self.offered is not None
+        if self.offered is not None:
+            # understanding before memorising: a forgotten card offers the code that shows why
+            offer.update(f"Rated Again: e opens the exercise {self.offered}, to understand it before memorising it")
         item = self.session.current
         if item is None:
             self.show_summary(self.session.summary())
@@ -107,6 +118,8 @@ class ReviewScreen(Screen[None]):
             return self.finished
         if action == "undo":
             return bool(self.session.summary().answered)
+        if action == "exercise":
+            return self.exercise() is not None
         return True
 
     def action_next(self) -> None:
@@ -114,15 +127,18 @@ class ReviewScreen(Screen[None]):
 
     def save(self, rating: Rating) -> bool:
         """Record the answer. A store that cannot write (a full disk) leaves the card on screen and says so."""
+        item = self.session.current
         try:
             self.session.answer(rating)
         except UserError as exc:
             self.notify(f"{exc} This answer was not saved: free some space and answer again.",
                         severity="error", timeout=15)
             return False
+        self.offered = item.exercise if item is not None and rating == Rating.Again else None
         return True
 
     def action_undo(self) -> None:
+        self.offered = None
         try:
             item = self.session.undo()
         except UserError as exc:
@@ -131,6 +147,17 @@ class ReviewScreen(Screen[None]):
         if item is not None:
             self.show_card()
             self.notify(f"Undone: {item.question[:60]}", timeout=2)
+
+    def exercise(self) -> str | None:
+        """The exercise `e` opens: the shown answer's card's, else the one offered after an Again."""
+        if self.answered is not None and self.answered.exercise:
+            return self.answered.exercise
+        return self.offered
+
+    def action_exercise(self) -> None:
+        name = self.exercise()
+        if name is not None:
+            self.post_message(OpenExercises(name))
 
     def action_leave(self) -> None:
         self.dismiss()
