@@ -218,3 +218,14 @@ async def test_a_card_rated_again_offers_its_exercise(deck, store, tmp_path):
         await pilot.press("3")  # Good: the offer goes
         await pilot.pause()
         assert not app.screen.query_one("#offer").display
+
+
+async def test_quitting_the_app_stops_the_watcher(deck, store, tmp_path):
+    app = make_app(deck, store, tmp_path, FakeCheck("failed"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = await open_from_home(pilot, "audio")
+        await checks_recorded(pilot, store, "mel-round-trip", 1)
+        done = screen.watch_done
+        await pilot.press("q")
+    assert await asyncio.to_thread(done.wait, 10)
