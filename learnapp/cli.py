@@ -390,7 +390,8 @@ def cmd_quiz(args: argparse.Namespace) -> int:
     with Store(default_path(args.data_dir)) as store:
         from learnapp.tui.app import LearnApp
 
-        LearnApp(deck, store, runs_dir=paths.runs_dir(args.data_dir), start=start).run()
+        LearnApp(deck, store, runs_dir=paths.runs_dir(args.data_dir), start=start,
+                 data_dir=paths.data_dir(args.data_dir)).run()
     return 0
 
 

@@ -19,6 +19,7 @@ A topic file looks like::
         why: ...                     # ...and then, in one line, why it differs
         notes: ...                   # optional: editorial decisions, extra context
         figure: noise-corruption/corruption_grid.png   # optional: demo output that shows it
+        exercise: add-noise          # optional: the exercise (content/exercises/) that practises it
         tags: [schedules]            # optional
 
 The `Item` and `Topic` dataclasses are the schema: each field's `Spec` (in its metadata) says
@@ -40,6 +41,7 @@ import yaml
 from learnapp import formulas
 from learnapp.demos import DEMOS
 from learnapp.errors import UserError
+from learnapp.exercises.catalog import exercise_names
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MIN_DISTRACTORS = 3
@@ -98,6 +100,7 @@ class Item:
     notes: str | None = field(default=None, metadata=_yaml("text"))
     figure: str | None = field(default=None, metadata=_yaml("name"))
     tags: tuple[str, ...] = field(default=(), metadata=_yaml("words"))
+    exercise: str | None = field(default=None, metadata=_yaml("name"))
     topic: str  # derived: the id of the file's topic
 
 
@@ -253,6 +256,7 @@ class _Checker:
         self.thorough = thorough
         self.problems: list[Problem] = []
         self.topics: list[Topic] = []
+        self.exercises = exercise_names()
         # value -> places it was seen, for the deck-wide uniqueness checks
         self.seen: dict[str, dict[Any, list[tuple[str, int]]]] = {
             "item id": defaultdict(list),
@@ -461,6 +465,9 @@ class _Checker:
                 self.report(file, found.line(key), f"{what}: {message}")
         if "figure" in values:
             self.check_figure(file, found.line("figure"), item_id, values["figure"])
+        if "exercise" in values and values["exercise"] not in self.exercises:
+            self.report(file, found.line("exercise"),
+                        f"{what}: unknown exercise '{values['exercise']}' (known: {', '.join(sorted(self.exercises))})")
         self.check_choices(file, found, what)
         return Item(topic=topic, **values) if _complete(values, _ITEM_FIELDS) else None
 

@@ -7,6 +7,7 @@ import pytest
 
 from learnapp.content import DeckError, default_deck_path, load_deck, validate
 from learnapp.demos import DEMOS
+from learnapp.exercises.catalog import exercise_names
 
 COURSE_TOPIC_ORDER = [
     "diffusion-basics",
@@ -218,6 +219,20 @@ def test_figure_must_name_a_file_its_demo_writes(tmp_path):
     text = GOOD_TOPIC.replace("source: 1\n", "source: 1\n    figure: cfg/nonexistent.png\n")
     found = problems_of(write_deck(tmp_path, text))
     assert [(n, "writes no 'nonexistent.png'" in m) for _, n, m in found] == [(line_of(text, "figure:"), True)]
+
+
+def test_exercise_must_name_one_in_the_catalog(tmp_path):
+    text = GOOD_TOPIC.replace("source: 1\n", "source: 1\n    exercise: add-nois\n")
+    found = problems_of(write_deck(tmp_path, text))
+    assert [(n, "unknown exercise 'add-nois'" in m) for _, n, m in found] == [(line_of(text, "exercise:"), True)]
+    good = write_deck(tmp_path / "good", GOOD_TOPIC.replace("source: 1\n", "source: 1\n    exercise: add-noise\n"))
+    deck, problems = validate(good)
+    assert problems == [] and deck is not None and deck.items[0].exercise == "add-noise"
+
+
+def test_every_exercise_is_linked_from_a_card(deck):
+    linked = {item.exercise for item in deck.items if item.exercise}
+    assert linked == exercise_names()
 
 
 def test_load_deck_raises_with_every_problem(tmp_path):

@@ -49,7 +49,7 @@ def test_commands_import_only_what_they_need(argv, allowed):
 
 def test_the_quiz_app_never_imports_torch_or_the_demos():
     screens = "import learnapp.tui.app, learnapp.tui.home, learnapp.tui.review, learnapp.tui.flashcards, " \
-              "learnapp.tui.choice, learnapp.tui.progress, learnapp.tui.demo, learnapp.tui.help"
+              "learnapp.tui.choice, learnapp.tui.progress, learnapp.tui.demo, learnapp.tui.help, learnapp.tui.exercises"
     assert heavy_imports(["--help"], screens) == {"textual"}
 
 

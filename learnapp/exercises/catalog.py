@@ -42,6 +42,12 @@ def exercises_dir() -> Path:
     return installed if installed.is_dir() else checkout
 
 
+def exercise_names(folder: Path | None = None) -> frozenset[str]:
+    """The names the catalog ships (its folders), without reading them: the deck's `exercise:` check."""
+    root = folder or exercises_dir()
+    return frozenset(path.name for path in root.iterdir() if (path / "exercise.yaml").is_file())
+
+
 def _load_one(folder: Path) -> Exercise:
     path = folder / "exercise.yaml"
     try:
@@ -72,7 +78,7 @@ def _load_one(folder: Path) -> Exercise:
 def load_exercises(folder: Path | None = None) -> tuple[Exercise, ...]:
     """Every exercise, sorted by name."""
     root = folder or exercises_dir()
-    return tuple(_load_one(path) for path in sorted(root.iterdir()) if (path / "exercise.yaml").is_file())
+    return tuple(_load_one(root / name) for name in sorted(exercise_names(root)))
 
 
 def find(name: str, exercises: tuple[Exercise, ...] | None = None) -> Exercise:

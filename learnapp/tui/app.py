@@ -1,6 +1,6 @@
 """The Textual app: it receives its deck and store, and only presents what srs/stats compute.
 
-Screens: home (topics), review (one per quiz mode), progress, demo, help. The app builds
+Screens: home (topics), review (one per quiz mode), progress, demo, exercises, help. The app builds
 each screen with the collaborators it needs when a screen asks for it (messages.py); the
 screens never import each other. The app never imports torch: a demo started from the demo
 screen runs in a worker thread that imports it then.
@@ -17,6 +17,8 @@ from textual.binding import Binding
 
 from learnapp import paths
 from learnapp.content import Deck
+from learnapp.exercises.catalog import Exercise, load_exercises
+from learnapp.exercises.verdict import Verdict
 from learnapp.quiz_modes import QuizMode
 from learnapp.review_options import ReviewOptions
 from learnapp.srs import NEW_PER_DAY, Clock, utc_now
@@ -24,6 +26,7 @@ from learnapp.store import Store
 from learnapp.tui import messages
 from learnapp.tui.browser import BrowserScreen
 from learnapp.tui.demo import DemoScreen
+from learnapp.tui.exercises import Check, ExercisesScreen
 from learnapp.tui.help import HelpScreen
 from learnapp.tui.home import HomeScreen
 from learnapp.tui.images import ImageWidget, detect_image_widget
@@ -50,6 +53,9 @@ class LearnApp(App[None]):
         rng: random.Random | None = None,
         image_widget: ImageWidget | None = None,
         formula_cache: Path | None = None,
+        data_dir: Path | None = None,
+        exercises: tuple[Exercise, ...] | None = None,
+        exercise_check: Check | None = None,
     ) -> None:
         super().__init__()
         self.deck = deck
@@ -61,6 +67,9 @@ class LearnApp(App[None]):
         self._image_widget = image_widget
         self.formula_cache = formula_cache or paths.cache_dir() / "formulas"
         self.new_per_day = start.new_per_day if start else NEW_PER_DAY
+        self.data_dir = data_dir
+        self.exercises = load_exercises() if exercises is None else exercises
+        self.exercise_check = exercise_check or check_exercise
 
     def image_widget(self) -> ImageWidget:
         """The widget class that draws pictures, chosen the first time one is needed."""
@@ -80,7 +89,8 @@ class LearnApp(App[None]):
         while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
             self.pop_screen()
         if not isinstance(self.screen, HomeScreen):
-            self.push_screen(HomeScreen(self.deck, self.store, clock=self.clock, new_per_day=self.new_per_day))
+            self.push_screen(HomeScreen(self.deck, self.store, clock=self.clock, new_per_day=self.new_per_day,
+                                        exercises=self.exercises))
 
     def open_review(self, options: ReviewOptions) -> None:
         """A review session over the options' topics (all if none); home when it is dismissed."""
@@ -101,8 +111,19 @@ class LearnApp(App[None]):
     def on_open_browser(self, message: messages.OpenBrowser) -> None:
         self.push_screen(BrowserScreen(self.deck, self.store, clock=self.clock, new_per_day=self.new_per_day))
 
+    def on_open_exercises(self, message: messages.OpenExercises) -> None:
+        self.push_screen(ExercisesScreen(self.exercises, self.deck, self.store, data_dir=self.data_dir,
+                                         check=self.exercise_check, open_name=message.name))
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+
+def check_exercise(exercise: Exercise, path: Path) -> Verdict:
+    """The real check: the learner's file in a child process (torch is imported there, not here)."""
+    from learnapp.exercises.runner import check_file
+
+    return check_file(exercise, path)
 
 
 def review_screen_class(mode: QuizMode) -> type[ReviewScreen]:

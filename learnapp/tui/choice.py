@@ -69,6 +69,7 @@ class ChoiceScreen(ReviewScreen):
             feedback.set_classes("wrong")
         feedback.display = True
         self.graded = True
+        self.answered = self.choice.item
         self.query_one(OptionList).disabled = True
         self.refresh_bindings()
 

@@ -58,6 +58,7 @@ class FlashcardScreen(ReviewScreen):
 
     def action_reveal(self) -> None:
         self.revealed = True
+        self.answered = self.session.current
         self.query_one("#answer").display = True
         if self.session.current is not None:
             self.show_formulas(self.session.current.answer, "#answer-formulas")

@@ -22,6 +22,7 @@ HOME_KEYS = [
     ("d", "the topic's demo: its newest results, and running it"),
     ("p", "progress: per topic, true retention, answers per day, leeches"),
     ("b", "the card browser: search the cards, see one's history, flag, suspend, review it now"),
+    ("e", "the topic's first exercise: write the code, checked on every save (*All topics*: the list)"),
 ]
 REVIEW_KEYS = [
     *(row for mode in MODES.values() for row in mode.review_keys),
@@ -29,6 +30,7 @@ REVIEW_KEYS = [
     ("u", "undo the last answer"),
     ("d", "on a leech (a card forgotten again and again): its topic's demo"),
     ("s", "on a leech: suspend the card (the card browser brings it back)"),
+    ("e", "the card's exercise, once its answer is shown or after it was rated Again"),
     ("Esc", "back to the topics (every answer is already saved)"),
 ]
 BROWSER_KEYS = [
@@ -40,6 +42,13 @@ BROWSER_KEYS = [
     ("r", "review the card now (practice, if it is not due today)"),
     ("d", "its topic's demo"),
     ("Esc", "back to the topics"),
+]
+EXERCISE_KEYS = [
+    ("↑ ↓", "choose an exercise"),
+    ("Enter", "open it: copy the starter to your file (never over yours) and check it on every save"),
+    ("c", "check your file now"),
+    ("h", "the next hint"),
+    ("Esc", "back"),
 ]
 GRADING = "\n".join(f"- *{mode.name}*: {mode.grading}" for mode in MODES.values())
 EVERYWHERE_KEYS = [
@@ -63,6 +72,11 @@ How each mode grades an answer:
 
 ## Card browser (b)
 {_rows(BROWSER_KEYS)}
+
+## Exercises
+{_rows(EXERCISE_KEYS)}
+
+After a pass the reference solution and why it matters are shown.
 
 ## Everywhere
 {_rows(EVERYWHERE_KEYS)}

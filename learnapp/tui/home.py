@@ -10,11 +10,13 @@ from textual.widgets import DataTable, Footer, Static
 
 from learnapp import stats
 from learnapp.content import Deck
+from learnapp.exercises import workspace
+from learnapp.exercises.catalog import Exercise
 from learnapp.quiz_modes import DEFAULT_MODE, MODES
 from learnapp.review_options import ReviewOptions
 from learnapp.srs import Clock
 from learnapp.store import Store
-from learnapp.tui.messages import OpenBrowser, OpenDemo, OpenProgress, OpenReview
+from learnapp.tui.messages import OpenBrowser, OpenDemo, OpenExercises, OpenProgress, OpenReview
 
 ALL = "__all__"
 
@@ -27,14 +29,17 @@ class HomeScreen(Screen[None]):
         Binding("d", "demo", "Demo"),
         Binding("p", "progress", "Progress"),
         Binding("b", "browse", "Cards"),
+        Binding("e", "exercise", "Exercise"),
     ]
 
-    def __init__(self, deck: Deck, store: Store, *, clock: Clock, new_per_day: int) -> None:
+    def __init__(self, deck: Deck, store: Store, *, clock: Clock, new_per_day: int,
+                 exercises: tuple[Exercise, ...] = ()) -> None:
         super().__init__()
         self.deck = deck
         self.store = store
         self.clock = clock
         self.new_per_day = new_per_day
+        self.exercises = exercises
 
     def compose(self) -> ComposeResult:
         with Vertical(id="home"):
@@ -66,12 +71,18 @@ class HomeScreen(Screen[None]):
         self.query_one("#greeting", Static).update(
             f"[b]learnapp[/b] · {len(self.deck.items)} cards on diffusion models · "
             f"{total.due_today} due today · {figures.reviews_today} answered today · "
-            f"streak {figures.streak} day(s)"
+            f"streak {figures.streak} day(s)" + self.exercises_passed()
         )
         keys = ", ".join(f"{mode.home_key_display} {mode.home_hint}" for mode in MODES.values())
         self.query_one("#hint", Static).update(
             f"Up to {self.new_per_day} new cards a day. {keys}, c practises without touching the schedule."
         )
+
+    def exercises_passed(self) -> str:
+        if not self.exercises:
+            return ""
+        passed, shipped = workspace.passed_count(self.exercises, self.store)
+        return f" · exercises: {passed} of {shipped} passed"
 
     def selected_topic(self) -> str | None:
         table = self.query_one(DataTable)
@@ -98,3 +109,9 @@ class HomeScreen(Screen[None]):
 
     def action_browse(self) -> None:
         self.post_message(OpenBrowser())
+
+    def action_exercise(self) -> None:
+        """The selected topic's first exercise (by name), or the list for All topics or a topic without one."""
+        topic = self.selected_topic()
+        names = sorted(exercise.name for exercise in self.exercises if exercise.topic == topic)
+        self.post_message(OpenExercises(names[0] if names else None))

@@ -32,3 +32,11 @@ class OpenProgress(Message):
 
 class OpenBrowser(Message):
     """Search and browse the cards."""
+
+
+class OpenExercises(Message):
+    """Show the exercises; with a name, open that one (its file, watched for saves)."""
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__()
+        self.name = name

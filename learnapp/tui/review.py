@@ -29,13 +29,14 @@ from learnapp.srs import Clock, Session, Summary, format_interval
 from learnapp.stats import due_forecast
 from learnapp.store import Store
 from learnapp.tui.images import ImageWidget, picture
-from learnapp.tui.messages import OpenDemo
+from learnapp.tui.messages import OpenDemo, OpenExercises
 
 
 class ReviewScreen(Screen[None]):
     BINDINGS = [
         Binding("enter", "next", "Next"),
         Binding("u", "undo", "Undo"),
+        Binding("e", "exercise", "Exercise"),
         Binding("escape", "leave", "Home"),
         Binding("d", "leech_demo", "Demo"),
         Binding("s", "suspend", "Suspend"),
@@ -58,6 +59,8 @@ class ReviewScreen(Screen[None]):
                                new_per_day=options.new_per_day, mode=MODES[options.mode].logged_as)
         self.finished = False
         self.leech: Remedy | None = None  # the remedy on show while the card is a leech
+        self.answered: Item | None = None  # the card whose answer is on screen (its exercise is one key away)
+        self.offered: str | None = None  # the exercise of the card just rated Again
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
@@ -66,6 +69,7 @@ class ReviewScreen(Screen[None]):
             yield Vertical(id="question-formulas", classes="formulas")
             yield Static(id="leech", markup=False)
             yield from self.compose_answer()
+        yield Static(id="offer")
         yield from self.compose_controls()
         yield Footer()
 
@@ -81,6 +85,12 @@ class ReviewScreen(Screen[None]):
         self.show_card()
 
     def show_card(self) -> None:
+        self.answered = None
+        offer = self.query_one("#offer", Static)
+        offer.display = self.offered is not None
+        if self.offered is not None:
+            # understanding before memorising: a forgotten card offers the code that shows why
+            offer.update(f"Rated Again: e opens the exercise {self.offered}, to understand it before memorising it")
         item = self.session.current
         if item is None:
             self.show_summary(self.session.summary())
@@ -171,6 +181,8 @@ class ReviewScreen(Screen[None]):
             # not once the card is answered (multiple choice shows its verdict before the next card)
             current = self.session.current
             return self.leech is not None and current is not None and current.id == self.leech.item_id
+        if action == "exercise":
+            return self.exercise() is not None
         return True
 
     def action_next(self) -> None:
@@ -178,15 +190,18 @@ class ReviewScreen(Screen[None]):
 
     def save(self, rating: Rating) -> bool:
         """Record the answer. A store that cannot write (a full disk) leaves the card on screen and says so."""
+        item = self.session.current
         try:
             self.session.answer(rating)
         except UserError as exc:
             self.notify(f"{exc} This answer was not saved: free some space and answer again.",
                         severity="error", timeout=15)
             return False
+        self.offered = item.exercise if item is not None and rating == Rating.Again else None
         return True
 
     def action_undo(self) -> None:
+        self.offered = None
         try:
             item = self.session.undo()
         except UserError as exc:
@@ -211,6 +226,17 @@ class ReviewScreen(Screen[None]):
         self.session.skip()
         self.notify("Suspended: it leaves the reviews until you unsuspend it in the card browser.", timeout=4)
         self.show_card()
+
+    def exercise(self) -> str | None:
+        """The exercise `e` opens: the shown answer's card's, else the one offered after an Again."""
+        if self.answered is not None and self.answered.exercise:
+            return self.answered.exercise
+        return self.offered
+
+    def action_exercise(self) -> None:
+        name = self.exercise()
+        if name is not None:
+            self.post_message(OpenExercises(name))
 
     def action_leave(self) -> None:
         self.dismiss()
