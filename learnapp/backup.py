@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ SHOWN_IDS = 5  # unknown ids named in a message
 
 
 def _time(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _card(card: Card | None) -> dict[str, Any] | None:
@@ -109,12 +109,17 @@ def _require_keys(value: Any, keys: tuple[str, ...], what: str) -> dict[str, Any
     missing = [k for k in keys if k not in value]
     unknown = [k for k in value if k not in keys]
     if missing or unknown:
-        raise _Bad(f"{what}: " + "; ".join(
-            part for part in (
-                f"missing {', '.join(missing)}" if missing else "",
-                f"unknown {', '.join(unknown)}" if unknown else "",
-            ) if part
-        ))
+        raise _Bad(
+            f"{what}: "
+            + "; ".join(
+                part
+                for part in (
+                    f"missing {', '.join(missing)}" if missing else "",
+                    f"unknown {', '.join(unknown)}" if unknown else "",
+                )
+                if part
+            )
+        )
     return value
 
 
@@ -127,7 +132,7 @@ def _parse_time(value: Any, what: str) -> datetime:
         raise _Bad(f"{what} is not an ISO 8601 time: {value!r}") from None
     if moment.tzinfo is None:
         raise _Bad(f"{what} has no time zone: {value!r}")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _parse_optional_int(value: Any, what: str, low: int) -> int | None:
@@ -158,7 +163,8 @@ def _parse_card(value: Any, what: str) -> Card:
         difficulty=_parse_positive(data["difficulty"], f"{what}.difficulty"),
         due=_parse_time(data["due"], f"{what}.due"),
         last_review=_parse_time(data["last_review"], f"{what}.last_review")
-        if data["last_review"] is not None else None,
+        if data["last_review"] is not None
+        else None,
     )
 
 

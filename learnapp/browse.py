@@ -135,8 +135,11 @@ class CardIndex:
             row = self.rows.get(item.id)
             members[state_name(row)].append(number)
             if row is not None:
-                for name, on in (("flagged", row.flagged), ("leech", row.lapses >= LEECH_LAPSES),
-                                 ("suspended", row.suspended)):
+                for name, on in (
+                    ("flagged", row.flagged),
+                    ("leech", row.lapses >= LEECH_LAPSES),
+                    ("suspended", row.suspended),
+                ):
                     if on:
                         members[name].append(number)
         self._filters = {name: _mask(numbers, len(self.items)) for name, numbers in members.items()}
@@ -198,8 +201,7 @@ class CardIndex:
         wanted = self._all
         if topic is not None:
             wanted &= self._topics.get(topic, 0)
-        for name, on in ((state, state is not None), ("flagged", flagged), ("leech", leech),
-                         ("suspended", suspended)):
+        for name, on in ((state, state is not None), ("flagged", flagged), ("leech", leech), ("suspended", suspended)):
             if on:
                 wanted &= self._filters[str(name)]
         words = sorted(set(_WORD.findall(query.lower())))

@@ -7,12 +7,13 @@ so `learnapp --help` and `learnapp validate` never load Textual or torch.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from learnapp import quiz_modes
@@ -143,13 +144,17 @@ def _memory_model(store: Store, args: argparse.Namespace) -> int:
 
     if args.reset_parameters:
         if optimize.reset(store):
-            print("Back to FSRS's default parameters; the scheduler uses them from now on "
-                  "(earlier fits stay on record).")
+            print(
+                "Back to FSRS's default parameters; the scheduler uses them from now on (earlier fits stay on record)."
+            )
         else:
             print("FSRS's default parameters are already in use.")
         return 0
-    print("Fitting FSRS to your flashcard reviews (multiple choice is left out: recognising an answer "
-          "is easier than recalling it)...", flush=True)
+    print(
+        "Fitting FSRS to your flashcard reviews (multiple choice is left out: recognising an answer "
+        "is easier than recalling it)...",
+        flush=True,
+    )
     fit = optimize.optimize(store, utc_now())
     if not fit.enough:
         print(
@@ -172,12 +177,13 @@ def _memory_model(store: Store, args: argparse.Namespace) -> int:
     print("  Lower is better for both: log loss scores each predicted chance of recall against what you did;")
     print("  RMSE (bins) is how far predicted recall is from your actual recall, in percentage points.")
     if fit.adopted:
-        print("Kept: the fitted parameters. The scheduler uses them from now on "
-              "(`learnapp progress --reset-parameters` goes back to the defaults).")
+        print(
+            "Kept: the fitted parameters. The scheduler uses them from now on "
+            "(`learnapp progress --reset-parameters` goes back to the defaults)."
+        )
     else:
         kept = "the fit already in use" if fit.current is not None else "FSRS's default parameters"
-        print(f"Kept: {kept}. The new fit did not predict your reviews better on both figures, so it is "
-              "only recorded.")
+        print(f"Kept: {kept}. The new fit did not predict your reviews better on both figures, so it is only recorded.")
     return 0
 
 
@@ -195,19 +201,19 @@ def _print_progress(figures: Progress, path: Path, calendar: list[tuple[date, in
     # Titles give way to the numbers on a narrow terminal (a column takes 3 more than its text).
     room = console.width - sum(width + 3 for width in widths[1:]) - 2
     table = Table(
-        title=f"Progress on learning day {figures.learning_day}", title_justify="left",
-        box=box.SIMPLE_HEAD, pad_edge=False,
+        title=f"Progress on learning day {figures.learning_day}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
     )
     table.add_column(headers[0], no_wrap=True, overflow="ellipsis", max_width=max(8, room))
-    for name, width in zip(headers[1:], widths[1:]):
+    for name, width in zip(headers[1:], widths[1:], strict=True):
         table.add_column(name, justify="right", no_wrap=True, min_width=width)
     last_topic = len(figures.topics) - 1
     for index, cells in enumerate(rows):
         is_total = index == len(rows) - 1
         removed = not is_total and figures.topics[index].topic_id is None
-        table.add_row(
-            *cells, style="bold" if is_total else "dim" if removed else None, end_section=index == last_topic
-        )
+        table.add_row(*cells, style="bold" if is_total else "dim" if removed else None, end_section=index == last_topic)
     console.print(table)
     total = figures.total
     console.print(
@@ -225,11 +231,13 @@ def _print_progress(figures: Progress, path: Path, calendar: list[tuple[date, in
     _print_leeches(console, figures)
     model = figures.memory_model
     console.print(
-        "\nMemory model: " + (
+        "\nMemory model: "
+        + (
             f"FSRS parameters fitted to your reviews on {model['fitted_at'][:10]} "
             f"(log loss {model['fitted']['log_loss']:.3f} against {model['default']['log_loss']:.3f} "
-            "for the defaults, on held-out cards)" if model else
-            "FSRS's default parameters (`learnapp progress --optimize` fits them to your reviews)"
+            "for the defaults, on held-out cards)"
+            if model
+            else "FSRS's default parameters (`learnapp progress --optimize` fits them to your reviews)"
         ),
         markup=False,
     )
@@ -257,11 +265,17 @@ def _print_leeches(console: Console, figures: Progress) -> None:
         markup=False,
     )
     for leech in figures.leeches[:LEECHES_SHOWN]:
-        console.print(f"  {leech.item_id}  {leech.lapses} lapses  {leech.question}", markup=False, overflow="ellipsis",
-                      no_wrap=True)
+        console.print(
+            f"  {leech.item_id}  {leech.lapses} lapses  {leech.question}",
+            markup=False,
+            overflow="ellipsis",
+            no_wrap=True,
+        )
     if len(figures.leeches) > LEECHES_SHOWN:
-        console.print(f"  ... and {len(figures.leeches) - LEECHES_SHOWN} more: `learnapp cards --leech` lists them all",
-                      markup=False)
+        console.print(
+            f"  ... and {len(figures.leeches) - LEECHES_SHOWN} more: `learnapp cards --leech` lists them all",
+            markup=False,
+        )
 
 
 def cmd_cards(args: argparse.Namespace) -> int:
@@ -285,7 +299,11 @@ def cmd_cards(args: argparse.Namespace) -> int:
             return _set_flags(store, item_id, args)
         index = browse.CardIndex(deck, store)
         found = index.search(
-            " ".join(args.query), topic=args.topic, state=args.state, flagged=args.flagged, leech=args.leech,
+            " ".join(args.query),
+            topic=args.topic,
+            state=args.state,
+            flagged=args.flagged,
+            leech=args.leech,
             suspended=args.suspended,
         )
         if not found:
@@ -319,8 +337,10 @@ def _print_cards(found: Matches) -> None:
     topic_width = max(len(card.item.topic) for card in found)
     for card in found:
         due = card.due.astimezone().strftime("%Y-%m-%d") if card.due else "-"
-        head = (f"{card.item.id:<{id_width}}  {card.item.topic:<{topic_width}}  {card.state:<10}  {due:<10}  "
-                f"{card.marks:<3} ")
+        head = (
+            f"{card.item.id:<{id_width}}  {card.item.topic:<{topic_width}}  {card.state:<10}  {due:<10}  "
+            f"{card.marks:<3} "
+        )
         room = max(20, width - len(head) - 1)
         question = " ".join(card.item.question.split())
         print(head + (question if len(question) <= room else question[: room - 1] + "…"))
@@ -335,8 +355,9 @@ def _print_history(deck: Deck, store: Store, item_id: str) -> int:
     reps, lapses = store.counters(item_id)
     flagged, suspended = store.flags().get(item_id, (False, False))
     notes = [f"{reps} answer(s), {lapses} lapse(s)"]
-    notes += [note for note, on in (("flagged", flagged), ("suspended", suspended),
-                                    ("leech", is_leech(store, item_id))) if on]
+    notes += [
+        note for note, on in (("flagged", flagged), ("suspended", suspended), ("leech", is_leech(store, item_id))) if on
+    ]
     print(f"{item_id} · {item.topic if item else 'no longer in the deck'} · " + " · ".join(notes))
     if item:
         print(" ".join(item.question.split()))
@@ -346,8 +367,10 @@ def _print_history(deck: Deck, store: Store, item_id: str) -> int:
         return 0
     print(f"{'when (local)':<16}  {'mode':<9}  {'rating':<6}  {'interval after':>14}  state after")
     for entry in entries:
-        print(f"{_local(entry.reviewed_at):<16}  {entry.mode:<9}  {entry.rating.name:<6}  "
-              f"{format_interval(entry.interval):>14}  {entry.state_after}")
+        print(
+            f"{_local(entry.reviewed_at):<16}  {entry.mode:<9}  {entry.rating.name:<6}  "
+            f"{format_interval(entry.interval):>14}  {entry.state_after}"
+        )
     return 0
 
 
@@ -385,13 +408,15 @@ def cmd_quiz(args: argparse.Namespace) -> int:
     if args.command == "quiz":
         from learnapp.review_options import ReviewOptions
 
-        start = ReviewOptions(tuple(args.topic or ()), args.mode, args.cram, args.new if args.new is not None
-                              else NEW_PER_DAY)
+        start = ReviewOptions(
+            tuple(args.topic or ()), args.mode, args.cram, args.new if args.new is not None else NEW_PER_DAY
+        )
     with Store(default_path(args.data_dir)) as store:
         from learnapp.tui.app import LearnApp
 
-        LearnApp(deck, store, runs_dir=paths.runs_dir(args.data_dir), start=start,
-                 data_dir=paths.data_dir(args.data_dir)).run()
+        LearnApp(
+            deck, store, runs_dir=paths.runs_dir(args.data_dir), start=start, data_dir=paths.data_dir(args.data_dir)
+        ).run()
     return 0
 
 
@@ -528,18 +553,19 @@ def build_parser() -> argparse.ArgumentParser:
     progress.add_argument("--plot", metavar="FILE.png", help="also draw a chart (PNG, SVG or PDF)")
     backup = progress.add_mutually_exclusive_group()
     backup.add_argument(
-        "--optimize", action="store_true",
+        "--optimize",
+        action="store_true",
         help="fit FSRS's parameters to your flashcard reviews; kept only if they predict your recall better "
         "(multiple choice is left out: it tests recognition, not recall)",
     )
-    backup.add_argument(
-        "--reset-parameters", action="store_true", help="go back to FSRS's default parameters"
-    )
+    backup.add_argument("--reset-parameters", action="store_true", help="go back to FSRS's default parameters")
     backup.add_argument(
         "--export", dest="export_file", metavar="FILE", help="write the whole review log to FILE (JSON Lines)"
     )
     backup.add_argument(
-        "--import", dest="import_file", metavar="FILE",
+        "--import",
+        dest="import_file",
+        metavar="FILE",
         help="add the reviews of an export; a malformed file is refused whole",
     )
     progress.add_argument(
@@ -568,20 +594,27 @@ def build_parser() -> argparse.ArgumentParser:
     action = cards.add_mutually_exclusive_group()
     for flag, text in (
         ("--history", "every answer to card ID: when, mode, rating, interval after"),
-        ("--flag", "flag card ID"), ("--unflag", "remove its flag"),
-        ("--suspend", "keep card ID out of reviews"), ("--unsuspend", "bring it back"),
+        ("--flag", "flag card ID"),
+        ("--unflag", "remove its flag"),
+        ("--suspend", "keep card ID out of reviews"),
+        ("--unsuspend", "bring it back"),
     ):
         action.add_argument(flag, action="store_true", help=text)
     cards.set_defaults(handler=cmd_cards)
 
     quiz = command("quiz", help="review the cards that are due (the default without a command)")
     quiz.add_argument("--topic", action="append", metavar="T", help="only this topic (repeat for several)")
-    quiz.add_argument("--mode", choices=tuple(quiz_modes.MODES), default=quiz_modes.DEFAULT_MODE,
-                      help=quiz_modes.cli_help())
+    quiz.add_argument(
+        "--mode", choices=tuple(quiz_modes.MODES), default=quiz_modes.DEFAULT_MODE, help=quiz_modes.cli_help()
+    )
     quiz.add_argument("--cram", action="store_true", help="practise every card; the schedule is not touched")
     # the default lives in srs, which --help must not import (start-up time)
-    quiz.add_argument("--new", type=_whole_number("--new", 0, MAX_NEW_PER_DAY), metavar="N",
-                      help=f"new cards a day, 0 to {MAX_NEW_PER_DAY} (default: 20, as in Anki)")
+    quiz.add_argument(
+        "--new",
+        type=_whole_number("--new", 0, MAX_NEW_PER_DAY),
+        metavar="N",
+        help=f"new cards a day, 0 to {MAX_NEW_PER_DAY} (default: 20, as in Anki)",
+    )
     quiz.set_defaults(handler=cmd_quiz)
     parser.set_defaults(handler=cmd_quiz)
     demo = command(
@@ -611,8 +644,9 @@ def build_parser() -> argparse.ArgumentParser:
         "There is no authentication: keep the default host unless you trust your network.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    serve.add_argument("--port", type=_whole_number("--port", 1, 65535), default=8000,
-                       help="port to listen on (default: 8000)")
+    serve.add_argument(
+        "--port", type=_whole_number("--port", 1, 65535), default=8000, help="port to listen on (default: 8000)"
+    )
     serve.set_defaults(handler=cmd_serve)
 
     exercise = command(
@@ -624,8 +658,9 @@ def build_parser() -> argparse.ArgumentParser:
     exercise.add_argument("name", nargs="?", help="the exercise, e.g. add-noise")
     exercise.add_argument("--once", action="store_true", help="check once and exit: 0 if it passes, 1 if not")
     exercise.add_argument("--hint", action="store_true", help="show the next hint you have not seen")
-    exercise.add_argument("--reset", action="store_true",
-                          help="start over from the starter (the old file is kept as .bak)")
+    exercise.add_argument(
+        "--reset", action="store_true", help="start over from the starter (the old file is kept as .bak)"
+    )
     exercise.add_argument("--edit", action="store_true", help="open the file in $EDITOR first")
     exercise.set_defaults(handler=cmd_exercise)
     return parser
@@ -636,10 +671,8 @@ def _tolerant_output() -> None:
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None and getattr(stream, "errors", None) == "strict":
-            try:
+            with contextlib.suppress(ValueError, OSError):  # a closed or unusual stream: leave it be
                 reconfigure(errors="replace")
-            except (ValueError, OSError):  # a closed or unusual stream: leave it be
-                pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -660,10 +693,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader left (`learnapp progress | head`): nothing more to say, and nowhere to say it.
         # What is still buffered goes to /dev/null at exit instead of failing again (Python's recipe).
-        try:
+        # not a real file (a test's capture): nothing to flush at exit
+        with contextlib.suppress(AttributeError, OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (AttributeError, OSError):  # not a real file (a test's capture): nothing to flush at exit
-            pass
         return 141
 
 

@@ -115,9 +115,7 @@ class Topic:
 
 def yaml_fields(cls: type) -> dict[str, tuple[str, Spec]]:
     """YAML key -> (attribute, Spec) for the fields of `cls` that a topic file writes."""
-    return {
-        f.metadata["yaml"].key or f.name: (f.name, f.metadata["yaml"]) for f in fields(cls) if "yaml" in f.metadata
-    }
+    return {f.metadata["yaml"].key or f.name: (f.name, f.metadata["yaml"]) for f in fields(cls) if "yaml" in f.metadata}
 
 
 _ITEM_FIELDS = yaml_fields(Item)
@@ -341,9 +339,7 @@ class _Checker:
             for key, value in node.value:
                 if isinstance(key, yaml.ScalarNode):  # a list or mapping as a key is refused when built
                     if key.value in keys:
-                        self.report(
-                            file, _line(key), f"key '{key.value}' repeated (first on line {keys[key.value]})"
-                        )
+                        self.report(file, _line(key), f"key '{key.value}' repeated (first on line {keys[key.value]})")
                     keys.setdefault(key.value, _line(key))
                 self.check_duplicate_keys(file, value)
         elif isinstance(node, yaml.SequenceNode):
@@ -385,7 +381,7 @@ class _Checker:
             found.entries[key] = lines
             usable = [
                 self.check_text(file, entry_line, f"{label} entry {number}", entry, one_line=True)
-                for number, (entry, entry_line) in enumerate(zip(value, lines), 1)
+                for number, (entry, entry_line) in enumerate(zip(value, lines, strict=True), 1)
             ]
             return tuple(value) if all(usable) else None
         kind_type, rule = _TYPES[kind]
@@ -435,7 +431,7 @@ class _Checker:
         items_node = {k.value: v for k, v in node.value}["items"]
         items = [
             item
-            for item_node, raw in zip(items_node.value, raw_items)
+            for item_node, raw in zip(items_node.value, raw_items, strict=True)
             if (item := self.check_item(file, item_node, raw, str(topic_id))) is not None
         ]
         if _complete(found.values, _TOPIC_FIELDS):
@@ -466,8 +462,11 @@ class _Checker:
         if "figure" in values:
             self.check_figure(file, found.line("figure"), item_id, values["figure"])
         if "exercise" in values and values["exercise"] not in self.exercises:
-            self.report(file, found.line("exercise"),
-                        f"{what}: unknown exercise '{values['exercise']}' (known: {', '.join(sorted(self.exercises))})")
+            self.report(
+                file,
+                found.line("exercise"),
+                f"{what}: unknown exercise '{values['exercise']}' (known: {', '.join(sorted(self.exercises))})",
+            )
         self.check_choices(file, found, what)
         return Item(topic=topic, **values) if _complete(values, _ITEM_FIELDS) else None
 
@@ -488,11 +487,12 @@ class _Checker:
             return
         if len(distractors) < MIN_DISTRACTORS:
             self.report(
-                file, found.line("distractors"),
+                file,
+                found.line("distractors"),
                 f"{what}: {len(distractors)} distractor(s); multiple choice needs at least {MIN_DISTRACTORS}",
             )
         first: dict[str, int] = {}
-        for number, (text, line) in enumerate(zip(distractors, found.entries["distractors"]), 1):
+        for number, (text, line) in enumerate(zip(distractors, found.entries["distractors"], strict=True), 1):
             normalised = _normalise(text)
             if normalised in first:
                 self.report(file, line, f"{what}: distractor {number} repeats distractor {first[normalised]}")
@@ -501,7 +501,8 @@ class _Checker:
         longest = max(len(text) for text in distractors)
         if answer is not None and len(answer) > MAX_ANSWER_TO_DISTRACTOR * longest:
             self.report(
-                file, found.line("answer"),
+                file,
+                found.line("answer"),
                 f"{what}: the answer ({len(answer)} characters) is more than {MAX_ANSWER_TO_DISTRACTOR}x as long as "
                 f"its longest distractor ({longest}): its length gives it away",
             )
@@ -525,7 +526,6 @@ class _Checker:
                 more = f" and {len(others) - SHOWN_PLACES} more" if len(others) > SHOWN_PLACES else ""
                 shown = value if what != "question" else repr(value[:60])
                 self.report(file, line, f"duplicate {what} {shown} (also at {listed}{more})")
-
 
     def check_distractors(self) -> None:
         """No distractor may be an answer in the deck: a learner who picks it would be marked wrong."""

@@ -23,34 +23,138 @@ _SPAN = re.compile(r"(?<!\\)\$(.+?)(?<!\\)\$", re.DOTALL)
 _TOKEN = re.compile(r"\\[A-Za-z]+|\\.|\s+|.", re.DOTALL)
 
 SYMBOLS = {
-    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "zeta": "ζ", "eta": "η",
-    "theta": "θ", "iota": "ι", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π",
-    "rho": "ρ", "sigma": "σ", "tau": "τ", "upsilon": "υ", "phi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω",
-    "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Xi": "Ξ", "Pi": "Π", "Sigma": "Σ", "Phi": "Φ",
-    "Psi": "Ψ", "Omega": "Ω",
-    "varepsilon": "ε", "vartheta": "ϑ", "varphi": "φ", "varsigma": "ς",
-    "cdot": "·", "times": "×", "div": "÷", "pm": "±", "mp": "∓", "ast": "∗",
-    "approx": "≈", "sim": "∼", "simeq": "≃", "propto": "∝", "equiv": "≡", "neq": "≠", "ne": "≠",
-    "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥", "ll": "≪", "gg": "≫",
-    "in": "∈", "sum": "∑", "prod": "∏", "int": "∫", "infty": "∞", "nabla": "∇", "partial": "∂",
-    "to": "→", "rightarrow": "→", "leftarrow": "←", "mapsto": "↦", "Rightarrow": "⇒",
-    "ldots": "…", "dots": "…", "cdots": "⋯", "top": "⊤", "odot": "⊙", "otimes": "⊗", "oplus": "⊕",
-    "lVert": "‖", "rVert": "‖", "Vert": "‖", "|": "‖", "langle": "⟨", "rangle": "⟩",
-    "{": "{", "}": "}", "$": "$", "%": "%", "_": "_", "#": "#", "&": "&",
-    ",": " ", ";": " ", ":": " ", " ": " ", "quad": " ", "qquad": "  ", "!": "", "\\": " ",
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "delta": "δ",
+    "epsilon": "ε",
+    "zeta": "ζ",
+    "eta": "η",
+    "theta": "θ",
+    "iota": "ι",
+    "kappa": "κ",
+    "lambda": "λ",
+    "mu": "μ",
+    "nu": "ν",
+    "xi": "ξ",
+    "pi": "π",
+    "rho": "ρ",
+    "sigma": "σ",
+    "tau": "τ",
+    "upsilon": "υ",
+    "phi": "φ",
+    "chi": "χ",
+    "psi": "ψ",
+    "omega": "ω",
+    "Gamma": "Γ",
+    "Delta": "Δ",
+    "Theta": "Θ",
+    "Lambda": "Λ",
+    "Xi": "Ξ",
+    "Pi": "Π",
+    "Sigma": "Σ",
+    "Phi": "Φ",
+    "Psi": "Ψ",
+    "Omega": "Ω",
+    "varepsilon": "ε",
+    "vartheta": "ϑ",
+    "varphi": "φ",
+    "varsigma": "ς",
+    "cdot": "·",
+    "times": "×",
+    "div": "÷",
+    "pm": "±",
+    "mp": "∓",
+    "ast": "∗",
+    "approx": "≈",
+    "sim": "∼",
+    "simeq": "≃",
+    "propto": "∝",
+    "equiv": "≡",
+    "neq": "≠",
+    "ne": "≠",
+    "leq": "≤",
+    "le": "≤",
+    "geq": "≥",
+    "ge": "≥",
+    "ll": "≪",
+    "gg": "≫",
+    "in": "∈",
+    "sum": "∑",
+    "prod": "∏",
+    "int": "∫",
+    "infty": "∞",
+    "nabla": "∇",
+    "partial": "∂",
+    "to": "→",
+    "rightarrow": "→",
+    "leftarrow": "←",
+    "mapsto": "↦",
+    "Rightarrow": "⇒",
+    "ldots": "…",
+    "dots": "…",
+    "cdots": "⋯",
+    "top": "⊤",
+    "odot": "⊙",
+    "otimes": "⊗",
+    "oplus": "⊕",
+    "lVert": "‖",
+    "rVert": "‖",
+    "Vert": "‖",
+    "|": "‖",
+    "langle": "⟨",
+    "rangle": "⟩",
+    "{": "{",
+    "}": "}",
+    "$": "$",
+    "%": "%",
+    "_": "_",
+    "#": "#",
+    "&": "&",
+    ",": " ",
+    ";": " ",
+    ":": " ",
+    " ": " ",
+    "quad": " ",
+    "qquad": "  ",
+    "!": "",
+    "\\": " ",
 }
-ACCENTS = {"bar": "\u0304", "overline": "\u0305", "hat": "\u0302", "widehat": "\u0302", "tilde": "\u0303",
-           "widetilde": "\u0303", "dot": "\u0307", "ddot": "\u0308", "vec": "\u20d7"}
-STYLES = {"mathbf", "mathrm", "mathit", "mathsf", "mathtt", "boldsymbol", "bm", "operatorname",
-          "text", "textrm", "textbf", "textit", "texttt", "mbox"}
+ACCENTS = {
+    "bar": "\u0304",
+    "overline": "\u0305",
+    "hat": "\u0302",
+    "widehat": "\u0302",
+    "tilde": "\u0303",
+    "widetilde": "\u0303",
+    "dot": "\u0307",
+    "ddot": "\u0308",
+    "vec": "\u20d7",
+}
+STYLES = {
+    "mathbf",
+    "mathrm",
+    "mathit",
+    "mathsf",
+    "mathtt",
+    "boldsymbol",
+    "bm",
+    "operatorname",
+    "text",
+    "textrm",
+    "textbf",
+    "textit",
+    "texttt",
+    "mbox",
+}
 SIZES = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "middle"}
 # Unicode's script capitals: most in the Mathematical Alphanumeric block, eight older ones elsewhere
-_SCRIPT = {chr(65 + n): chr(0x1D49C + n) for n in range(26)} | dict(zip("BEFHILMR", "ℬℰℱℋℐℒℳℛ"))
-_DOUBLE_STRUCK = {chr(65 + n): chr(0x1D538 + n) for n in range(26)} | dict(zip("CHNPQRZ", "ℂℍℕℙℚℝℤ"))
+_SCRIPT = {chr(65 + n): chr(0x1D49C + n) for n in range(26)} | dict(zip("BEFHILMR", "ℬℰℱℋℐℒℳℛ", strict=True))
+_DOUBLE_STRUCK = {chr(65 + n): chr(0x1D538 + n) for n in range(26)} | dict(zip("CHNPQRZ", "ℂℍℕℙℚℝℤ", strict=True))
 LETTERS = {"mathcal": _SCRIPT, "mathscr": _SCRIPT, "mathbb": _DOUBLE_STRUCK}
 # Only digits and signs: their small forms are in every terminal font, unlike ₜ or ᵀ.
-SUBSCRIPTS = dict(zip("0123456789+−=()", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎"))
-SUPERSCRIPTS = dict(zip("0123456789+−=()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾"))
+SUBSCRIPTS = dict(zip("0123456789+−=()", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎", strict=True))
+SUPERSCRIPTS = dict(zip("0123456789+−=()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾", strict=True))
 _OPERATORS = set(" +−-*/·×=<>≤≥≈∼,")
 
 
@@ -96,8 +200,7 @@ def render_png(formula: str, path: Path, fontsize: float = 16, color: str = "bla
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
     os.close(handle)
     try:
-        math_to_image(f"${formula}$", temporary, prop=FontProperties(size=fontsize), dpi=100, format="png",
-                      color=color)
+        math_to_image(f"${formula}$", temporary, prop=FontProperties(size=fontsize), dpi=100, format="png", color=color)
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)

@@ -124,7 +124,7 @@ def _split(cards: dict[str, History], budget: int) -> tuple[list[History], list[
         fitted.append(history)
         spaced += _spaced(history)
         answers += len(history)
-    return fitted, [cards[item] for item in order[len(fitted):]]
+    return fitted, [cards[item] for item in order[len(fitted) :]]
 
 
 def predictions(parameters: Sequence[float], cards: Sequence[History]) -> list[tuple[float, int]]:
@@ -194,8 +194,16 @@ def optimize(store: Store, now: datetime, fitter: Fitter | None = None, budget: 
     current = evaluate(model.parameters, held_out) if model else None
     adopted = fitted.beats(default) and (current is None or fitted.log_loss < current.log_loss)
     result = Fit(
-        spaced, needed(), parameters, default, fitted, current, adopted,
-        fitted_answers=sum(map(len, fitted_cards)), fitted_cards=len(fitted_cards), held_out_cards=len(held_out),
+        spaced,
+        needed(),
+        parameters,
+        default,
+        fitted,
+        current,
+        adopted,
+        fitted_answers=sum(map(len, fitted_cards)),
+        fitted_cards=len(fitted_cards),
+        held_out_cards=len(held_out),
     )
     figures = {key: value for key, value in result.to_dict().items() if key != "parameters"}
     store.add_memory_model(now, parameters, figures, in_use=adopted)

@@ -46,11 +46,12 @@ from __future__ import annotations
 
 import bisect
 import copy
+import itertools
 import random
 from collections import Counter, deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from fsrs import Card, Rating, Scheduler, State
 
@@ -69,7 +70,7 @@ Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def scheduler_for(store: Store) -> Scheduler:
@@ -79,11 +80,7 @@ def scheduler_for(store: Store) -> Scheduler:
 
 
 def is_mastered(card: Card | None) -> bool:
-    return (
-        card is not None
-        and card.state == State.Review
-        and (card.stability or 0.0) >= MASTERED_STABILITY_DAYS
-    )
+    return card is not None and card.state == State.Review and (card.stability or 0.0) >= MASTERED_STABILITY_DAYS
 
 
 def forgetting_curve(scheduler: Scheduler) -> tuple[float, float]:
@@ -122,7 +119,7 @@ class LearningDay:
         """When learning day `day` begins, in UTC (local days are 23 or 25 h long across DST)."""
         wall = datetime.combine(day, time(self.rollover_hour))
         local = wall.replace(tzinfo=self.tz) if self.tz is not None else wall.astimezone()
-        return local.astimezone(timezone.utc)
+        return local.astimezone(UTC)
 
     def next_start(self, moment: datetime) -> datetime:
         """The end of `moment`'s learning day: cards due before it are due today."""
@@ -142,7 +139,7 @@ _UNITS = (("s", 1, 0), ("m", 60, 0), ("h", 3600, 1), ("d", 86400, 0), ("mo", 30 
 def format_interval(interval: timedelta) -> str:
     """Short, Anki-like: 45s, 10m, 1.5h, 4d, 2mo, 1.2y."""
     seconds = max(0.0, interval.total_seconds())
-    for (unit, size, decimals), (_, next_size, _) in zip(_UNITS, _UNITS[1:]):
+    for (unit, size, decimals), (_, next_size, _) in itertools.pairwise(_UNITS):
         if seconds < next_size:
             return _number(seconds / size, decimals) + unit
     unit, size, decimals = _UNITS[-1]
@@ -189,8 +186,7 @@ def _practice_outcomes() -> dict[Rating, Outcome]:
 # --- the queue ------------------------------------------------------------------------------
 
 
-def select_items(deck: Deck, topics: Collection[str] | None,
-                 item_ids: Collection[str] | None = None) -> list[Item]:
+def select_items(deck: Deck, topics: Collection[str] | None, item_ids: Collection[str] | None = None) -> list[Item]:
     """The deck's items in course order, only those of `topics` and of `item_ids` if given."""
     if item_ids:
         return [item for item in select_items(deck, topics) if item.id in item_ids]
@@ -338,8 +334,14 @@ class Session:
             self._main.extend(item.id for item in select_items(self.deck, self.topics, self.item_ids))
         else:
             queue = build_queue(
-                self.deck, self.store, self.clock(), day=self.day, new_per_day=self.new_per_day,
-                topics=self.topics, learn_ahead=self.learn_ahead, item_ids=self.item_ids,
+                self.deck,
+                self.store,
+                self.clock(),
+                day=self.day,
+                new_per_day=self.new_per_day,
+                topics=self.topics,
+                learn_ahead=self.learn_ahead,
+                item_ids=self.item_ids,
             )
             self._main.extend(queue.due + queue.new)
             self._learning.extend(sorted(queue.learning))
@@ -438,10 +440,7 @@ class Session:
     def _show(self, item_id: str, due: datetime | None) -> None:
         now = self.clock()
         before = self.store.card(item_id)
-        outcomes = (
-            _practice_outcomes() if self.cram
-            else preview(self.fsrs, before or Card(card_id=0, due=now), now)
-        )
+        outcomes = _practice_outcomes() if self.cram else preview(self.fsrs, before or Card(card_id=0, due=now), now)
         self._shown = _Shown(item_id, now, before, outcomes, due)
 
     def _put_back(self, shown: _Shown) -> None:
@@ -450,9 +449,7 @@ class Session:
         else:
             self._main.appendleft(shown.item_id)
 
-    def _save(
-        self, shown: _Shown, outcome: Outcome, now: datetime, duration: timedelta
-    ) -> tuple[Outcome, int]:
+    def _save(self, shown: _Shown, outcome: Outcome, now: datetime, duration: timedelta) -> tuple[Outcome, int]:
         before = shown.before
         duration_ms = duration // timedelta(milliseconds=1)
         while True:

@@ -269,7 +269,7 @@ def retention(
     counts = store.retention_between([day.start(start) for start in starts])
     return [
         Retention(start, (end - start).days, recalled, reviews)
-        for (start, end), (recalled, reviews) in zip(itertools.pairwise(starts), counts)
+        for (start, end), (recalled, reviews) in zip(itertools.pairwise(starts), counts, strict=True)
     ]
 
 
@@ -324,7 +324,8 @@ def retention_rows(figures: Progress) -> list[str]:
     and the app both show (a header line, then two lines per period: their starts, their rates)."""
     rows = [f"True retention: due reviews recalled / due reviews (desired: {percent(figures.desired_retention)})"]
     for label, periods, fmt in (
-        ("week of", figures.retention_weeks, "%d %b"), ("month", figures.retention_months, "%b %Y")
+        ("week of", figures.retention_weeks, "%d %b"),
+        ("month", figures.retention_months, "%b %Y"),
     ):
         rows.append(f"  {label:<9}" + "".join(f"{p.start.strftime(fmt):>10}" for p in periods))
         cells = (f"{percent(p.rate)} /{p.reviews}" if p.reviews else "-" for p in periods)
@@ -359,9 +360,9 @@ def progress(
         retention_weeks=tuple(weeks),
         retention_months=tuple(months),
         leeches=tuple(found),
-        memory_model=None if model is None else {
-            "fitted_at": model.fitted_at.isoformat(), "parameters": list(model.parameters), **model.figures
-        },
+        memory_model=None
+        if model is None
+        else {"fitted_at": model.fitted_at.isoformat(), "parameters": list(model.parameters), **model.figures},
     )
 
 
@@ -438,7 +439,7 @@ def _figure(deck: Deck, store: Store, now: datetime, day: LearningDay, scheduler
     for rating, colour in colours.items():
         values = [counts.get(rating, 0) for _, counts in history]
         ax_history.bar(days, values, bottom=bottom, color=colour, label=rating.name, width=0.8)
-        bottom = [b + v for b, v in zip(bottom, values)]
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax_history.set_title(f"Answers per day, last {len(days)} days ({sum(bottom):,} in all)")
     ax_history.set_ylabel("answers")
     ax_history.margins(y=0.15)  # room for the legend above the bars
@@ -447,9 +448,7 @@ def _figure(deck: Deck, store: Store, now: datetime, day: LearningDay, scheduler
         ax_history.text(0.5, 0.5, "no answers yet", transform=ax_history.transAxes, ha="center", color="grey")
 
     ax_forecast.bar([d for d, _ in forecast], [c for _, c in forecast], color="#9467bd", width=0.8)
-    ax_forecast.set_title(
-        f"Cards due, next {len(forecast)} days (today includes overdue: {forecast[0][1]})"
-    )
+    ax_forecast.set_title(f"Cards due, next {len(forecast)} days (today includes overdue: {forecast[0][1]})")
     ax_forecast.set_ylabel("cards due")
     for ax in (ax_history, ax_forecast):
         ax.xaxis.set_major_locator(matplotlib.dates.AutoDateLocator(maxticks=7))
@@ -463,7 +462,7 @@ def _figure(deck: Deck, store: Store, now: datetime, day: LearningDay, scheduler
     positions = range(len(names))
     ax_topics.barh(positions, recall, color="#17becf", label="average predicted recall of reviewed cards")
     ax_topics.barh(positions, mastered, color="#2ca02c", height=0.3, label="share of items mastered")
-    for position, value, topic in zip(positions, recall, topics[::-1]):
+    for position, value, topic in zip(positions, recall, topics[::-1], strict=True):
         if topic.reviewed:
             ax_topics.text(value + 0.5, position, f"{value:.0f}%", va="center", fontsize=8)
     ax_topics.axvline(100 * scheduler.desired_retention, color="grey", linestyle="--", linewidth=1)
@@ -518,7 +517,19 @@ def _plot_retention(ax: Any, weekly: list[Retention], desired: float) -> None:
 
 
 __all__ = [
-    "PREDICTED_RECALL_HELP", "TRUE_RETENTION_HELP", "Progress", "Retention", "TopicProgress", "daily_ratings",
-    "due_forecast", "heatmap_rows", "plot", "progress", "retention", "review_calendar", "streak", "table",
+    "PREDICTED_RECALL_HELP",
+    "TRUE_RETENTION_HELP",
+    "Progress",
+    "Retention",
+    "TopicProgress",
+    "daily_ratings",
+    "due_forecast",
+    "heatmap_rows",
+    "plot",
+    "progress",
+    "retention",
+    "review_calendar",
+    "streak",
+    "table",
     "topic_progress",
 ]

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import json
 import os
 import sqlite3
@@ -53,7 +54,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -166,7 +167,7 @@ _LOG_PLACEHOLDERS = ", ".join("?" * (5 + 2 * len(_CARD_FIELDS)))
 _NOT_SUSPENDED = "item_id NOT IN (SELECT item_id FROM card_flags WHERE suspended = 1)"
 FLASHCARD, CHOICE = "flashcard", "choice"
 MODES = (FLASHCARD, CHOICE)
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _DAY_US = 86_400_000_000
 
@@ -198,8 +199,13 @@ def _card_from(values: Sequence[Any]) -> Card | None:
         return None
     # card_id is FSRS's own key, unused here: the item id is the key.
     return Card(
-        card_id=0, state=State(state), step=step, stability=stability, difficulty=difficulty,
-        due=from_us(due), last_review=from_us(last) if last is not None else None,
+        card_id=0,
+        state=State(state),
+        step=step,
+        stability=stability,
+        difficulty=difficulty,
+        due=from_us(due),
+        last_review=from_us(last) if last is not None else None,
     )
 
 
@@ -226,8 +232,13 @@ class Review:
 
     def _values(self) -> tuple[Any, ...]:
         return (
-            self.item_id, to_us(self.reviewed_at), int(self.rating), self.duration_ms,
-            *_card_values(self.before), *_card_values(self.after), self.mode,
+            self.item_id,
+            to_us(self.reviewed_at),
+            int(self.rating),
+            self.duration_ms,
+            *_card_values(self.before),
+            *_card_values(self.after),
+            self.mode,
         )
 
     @classmethod
@@ -443,9 +454,7 @@ class Store:
     @_guarded
     def card(self, item_id: str) -> Card | None:
         """The item's current FSRS card, or None if it was never reviewed (a new card)."""
-        row = self._db.execute(
-            f"SELECT {', '.join(_CARD_FIELDS)} FROM cards WHERE item_id = ?", (item_id,)
-        ).fetchone()
+        row = self._db.execute(f"SELECT {', '.join(_CARD_FIELDS)} FROM cards WHERE item_id = ?", (item_id,)).fetchone()
         return _card_from(row) if row else None
 
     @_guarded
@@ -502,10 +511,10 @@ class Store:
                 f"INSERT INTO revlog ({_LOG_COLUMNS}) VALUES ({_LOG_PLACEHOLDERS})", review._values()
             )
             self._db.execute(
-                f"""INSERT INTO cards (item_id, {', '.join(_CARD_FIELDS)}, reps, lapses)
+                f"""INSERT INTO cards (item_id, {", ".join(_CARD_FIELDS)}, reps, lapses)
                     VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
                     ON CONFLICT (item_id) DO UPDATE SET
-                    {', '.join(f'{f} = excluded.{f}' for f in _CARD_FIELDS)},
+                    {", ".join(f"{f} = excluded.{f}" for f in _CARD_FIELDS)},
                     reps = reps + 1, lapses = lapses + excluded.lapses""",
                 (review.item_id, *_card_values(review.after), int(review.is_lapse)),
             )
@@ -513,9 +522,7 @@ class Store:
         return cursor.lastrowid
 
     def _expect(self, item_id: str, card: Card | None) -> None:
-        row = self._db.execute(
-            f"SELECT {', '.join(_CARD_FIELDS)} FROM cards WHERE item_id = ?", (item_id,)
-        ).fetchone()
+        row = self._db.execute(f"SELECT {', '.join(_CARD_FIELDS)} FROM cards WHERE item_id = ?", (item_id,)).fetchone()
         if (tuple(row) if row else _card_values(None)) != _card_values(card):
             raise CardChanged(item_id)
 
@@ -527,9 +534,7 @@ class Store:
         KeyError if there is no such row.
         """
         with self._writing():
-            row = self._db.execute(
-                f"SELECT {_LOG_COLUMNS} FROM revlog WHERE id = ?", (review_id,)
-            ).fetchone()
+            row = self._db.execute(f"SELECT {_LOG_COLUMNS} FROM revlog WHERE id = ?", (review_id,)).fetchone()
             if row is None:
                 raise KeyError(review_id)
             review = Review._from_row(row)
@@ -539,7 +544,7 @@ class Store:
                 self._db.execute("DELETE FROM cards WHERE item_id = ?", (review.item_id,))
             else:
                 self._db.execute(
-                    f"""UPDATE cards SET {', '.join(f'{f} = ?' for f in _CARD_FIELDS)},
+                    f"""UPDATE cards SET {", ".join(f"{f} = ?" for f in _CARD_FIELDS)},
                         reps = reps - 1, lapses = lapses - ? WHERE item_id = ?""",
                     (*_card_values(review.before), int(review.is_lapse), review.item_id),
                 )
@@ -578,9 +583,11 @@ class Store:
     @_guarded
     def new_cards_since(self, moment: datetime) -> int:
         """How many items had their first review at or after `moment` (for the daily new limit)."""
-        return int(self._db.execute(
-            "SELECT COUNT(*) FROM revlog WHERE reviewed_at >= ? AND before_state IS NULL", (to_us(moment),)
-        ).fetchone()[0])
+        return int(
+            self._db.execute(
+                "SELECT COUNT(*) FROM revlog WHERE reviewed_at >= ? AND before_state IS NULL", (to_us(moment),)
+            ).fetchone()[0]
+        )
 
     @_guarded
     def merge_reviews(self, reviews: Iterable[Review]) -> int:
@@ -630,7 +637,7 @@ class Store:
     def _rebuild_cards(self) -> None:
         self._db.execute("DELETE FROM cards")
         self._db.execute(
-            f"""INSERT INTO cards (item_id, {', '.join(_CARD_FIELDS)}, reps, lapses)
+            f"""INSERT INTO cards (item_id, {", ".join(_CARD_FIELDS)}, reps, lapses)
                 SELECT item_id, {_AFTER}, reps, lapses FROM (
                     SELECT *,
                         ROW_NUMBER() OVER (PARTITION BY item_id ORDER BY reviewed_at DESC, id DESC) AS age,
@@ -643,8 +650,9 @@ class Store:
     # --- exercises ------------------------------------------------------------------------
 
     @_guarded
-    def record_check(self, exercise: str, checked_at: datetime, passed: bool, duration_ms: int | None,
-                     message: str) -> int:
+    def record_check(
+        self, exercise: str, checked_at: datetime, passed: bool, duration_ms: int | None, message: str
+    ) -> int:
         """Append one check of an exercise, committed before returning; returns its row id."""
         with self._writing():
             cursor = self._db.execute(
@@ -670,7 +678,8 @@ class Store:
         """Every check of one exercise, oldest first: (time, passed, duration_ms, message)."""
         rows = self._db.execute(
             "SELECT checked_at, passed, duration_ms, message FROM exercise_log WHERE exercise = ? "
-            "ORDER BY checked_at, id", (exercise,),
+            "ORDER BY checked_at, id",
+            (exercise,),
         )
         return [(from_us(at), bool(passed), duration, message) for at, passed, duration, message in rows]
 
@@ -707,9 +716,7 @@ class Store:
     @_guarded
     def flags(self) -> dict[str, tuple[bool, bool]]:
         """item id -> (flagged, suspended), for the cards that have either."""
-        rows = self._db.execute(
-            "SELECT item_id, flagged, suspended FROM card_flags WHERE flagged = 1 OR suspended = 1"
-        )
+        rows = self._db.execute("SELECT item_id, flagged, suspended FROM card_flags WHERE flagged = 1 OR suspended = 1")
         return {item_id: (bool(flagged), bool(suspended)) for item_id, flagged, suspended in rows}
 
     @_guarded
@@ -724,8 +731,11 @@ class Store:
         )
         return {
             item_id: CardRow(
-                State(state) if state else None, from_us(due) if due is not None else None, lapses,
-                bool(flagged), bool(suspended),
+                State(state) if state else None,
+                from_us(due) if due is not None else None,
+                lapses,
+                bool(flagged),
+                bool(suspended),
             )
             for item_id, state, due, lapses, flagged, suspended in rows
         }
@@ -750,8 +760,7 @@ class Store:
                 self._db.execute("UPDATE memory_models SET in_use = 0")
             cursor = self._db.execute(
                 "INSERT INTO memory_models (fitted_at, parameters, figures, in_use) VALUES (?, ?, ?, ?)",
-                (to_us(fitted_at), json.dumps([float(p) for p in parameters]), json.dumps(dict(figures)),
-                 int(in_use)),
+                (to_us(fitted_at), json.dumps([float(p) for p in parameters]), json.dumps(dict(figures)), int(in_use)),
             )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -790,7 +799,7 @@ class Store:
         answers to cards in Review state (due reviews; learning steps and multiple choice left out).
         The partial index revlog_due_reviews holds exactly those rows."""
         result = []
-        for start, end in zip(bounds, bounds[1:]):
+        for start, end in itertools.pairwise(bounds):
             recalled, total = self._db.execute(
                 """SELECT TOTAL(rating > 1), COUNT(*) FROM revlog
                    WHERE reviewed_at >= ? AND reviewed_at < ? AND before_state = 2 AND mode = 'flashcard'""",
@@ -829,11 +838,17 @@ class Store:
                       TOTAL(pow(1 + :factor * max(0, (:now - c.last_review) / :day) / c.stability, :decay))
                FROM cards c LEFT JOIN temp.deck_items d ON d.item_id = c.item_id
                GROUP BY d.topic""",
-            {"due": to_us(due_before), "mastered": mastered_stability, "factor": factor,
-             "decay": decay, "now": to_us(now), "day": _DAY_US},
+            {
+                "due": to_us(due_before),
+                "mastered": mastered_stability,
+                "factor": factor,
+                "decay": decay,
+                "now": to_us(now),
+                "day": _DAY_US,
+            },
         )
         keys = ("reviewed", "learning", "review", "due", "mastered", "retrievability_sum")
-        return {topic: dict(zip(keys, values)) for topic, *values in rows}
+        return {topic: dict(zip(keys, values, strict=True)) for topic, *values in rows}
 
     @_guarded
     def reviews_by_topic(self, item_topic: Mapping[str, str], since: datetime) -> dict[str | None, int]:
@@ -850,7 +865,7 @@ class Store:
     def ratings_between(self, bounds: Sequence[datetime]) -> list[dict[Rating, int]]:
         """Answers per rating in each interval [bounds[i], bounds[i+1])."""
         result = []
-        for start, end in zip(bounds, bounds[1:]):
+        for start, end in itertools.pairwise(bounds):
             rows = self._db.execute(
                 "SELECT rating, COUNT(*) FROM revlog WHERE reviewed_at >= ? AND reviewed_at < ? GROUP BY rating",
                 (to_us(start), to_us(end)),
@@ -865,18 +880,20 @@ class Store:
             self._db.execute(
                 "SELECT COUNT(*) FROM revlog WHERE reviewed_at >= ? AND reviewed_at < ?", (to_us(start), to_us(end))
             ).fetchone()[0]
-            for start, end in zip(bounds, bounds[1:])
+            for start, end in itertools.pairwise(bounds)
         ]
 
     @_guarded
     def days_with_reviews(self, bounds: Sequence[datetime]) -> list[bool]:
         """Whether anything was answered in each interval [bounds[i], bounds[i+1])."""
         return [
-            bool(self._db.execute(
-                "SELECT EXISTS (SELECT 1 FROM revlog WHERE reviewed_at >= ? AND reviewed_at < ?)",
-                (to_us(start), to_us(end)),
-            ).fetchone()[0])
-            for start, end in zip(bounds, bounds[1:])
+            bool(
+                self._db.execute(
+                    "SELECT EXISTS (SELECT 1 FROM revlog WHERE reviewed_at >= ? AND reviewed_at < ?)",
+                    (to_us(start), to_us(end)),
+                ).fetchone()[0]
+            )
+            for start, end in itertools.pairwise(bounds)
         ]
 
     @_guarded
@@ -889,5 +906,5 @@ class Store:
                    WHERE c.state IN (1, 2, 3) AND c.due >= ? AND c.due < ? AND c.{_NOT_SUSPENDED}""",
                 (to_us(start), to_us(end)),
             ).fetchone()[0]
-            for start, end in zip(bounds, bounds[1:])
+            for start, end in itertools.pairwise(bounds)
         ]

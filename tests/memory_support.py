@@ -15,14 +15,20 @@ from learnapp.store import Review
 
 # A learner who forgets much faster than FSRS assumes: low initial stabilities, slow growth.
 TRUE_PARAMETERS = (
-    0.05, 0.1, 0.3, 1.0, *DEFAULT_PARAMETERS[4:8], 0.8, 0.3, DEFAULT_PARAMETERS[10],
-    *DEFAULT_PARAMETERS[11:20], 0.5,
+    0.05,
+    0.1,
+    0.3,
+    1.0,
+    *DEFAULT_PARAMETERS[4:8],
+    0.8,
+    0.3,
+    DEFAULT_PARAMETERS[10],
+    *DEFAULT_PARAMETERS[11:20],
+    0.5,
 )
 
 
-def simulate(
-    cards: int, reviews: int, start: datetime, seed: int = 0, item_prefix: str = "sim"
-) -> Iterator[Review]:
+def simulate(cards: int, reviews: int, start: datetime, seed: int = 0, item_prefix: str = "sim") -> Iterator[Review]:
     """`reviews` flashcard reviews of `cards` cards, oldest first.
 
     The learner is scheduled by FSRS at its defaults (as before any fitting) and recalls with
@@ -45,8 +51,9 @@ def simulate(
             card, true_card = Card(card_id=0, due=at), Card(card_id=0, due=at)
         else:
             recalled = rng.random() < truth.get_card_retrievability(true_card, at)
-            rating = rng.choices((Rating.Hard, Rating.Good, Rating.Easy), weights=(2, 6, 1))[0] if recalled \
-                else Rating.Again
+            rating = (
+                rng.choices((Rating.Hard, Rating.Good, Rating.Easy), weights=(2, 6, 1))[0] if recalled else Rating.Again
+            )
         after, _ = scheduler.review_card(card, rating, at)
         true_after, _ = truth.review_card(true_card, rating, at)
         yield Review(item_id, at, rating, rng.randint(2000, 20000), before, after)

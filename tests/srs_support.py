@@ -4,7 +4,7 @@ a dump of a progress file read with plain sqlite3 (independent of the Store unde
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from learnapp.content import Deck, Item, Topic
@@ -24,7 +24,7 @@ class FakeClock:
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def distractors(item_id: str, count: int = 4) -> tuple[str, ...]:
@@ -42,10 +42,16 @@ def small_deck(sizes: dict[str, int] | None = None) -> Deck:
         for n in range(1, size + 1):
             source += 1
             item_id = f"{topic_id}-{n:03d}"
-            items.append(Item(
-                id=item_id, source=source, topic=topic_id, question=f"Question {n} of {topic_id}?",
-                answer=f"Answer {n} of {topic_id}.", distractors=distractors(item_id),
-            ))
+            items.append(
+                Item(
+                    id=item_id,
+                    source=source,
+                    topic=topic_id,
+                    question=f"Question {n} of {topic_id}?",
+                    answer=f"Answer {n} of {topic_id}.",
+                    distractors=distractors(item_id),
+                )
+            )
         topics.append(Topic(id=topic_id, title=f"Topic {topic_id}", demo="noise-corruption", items=tuple(items)))
     return Deck(tuple(topics))
 

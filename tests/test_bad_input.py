@@ -12,8 +12,8 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import random
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -59,8 +59,15 @@ def template(tmp_path_factory) -> Path:
     with Store(root / "data" / "progress.sqlite3") as store:
         for n, item_id in enumerate(ids):
             at = utc(2025, 5, 1, 9, n)
-            after = Card(card_id=0, state=State.Learning, step=1, stability=2.0, difficulty=5.0,
-                         due=at + timedelta(minutes=10), last_review=at)
+            after = Card(
+                card_id=0,
+                state=State.Learning,
+                step=1,
+                stability=2.0,
+                difficulty=5.0,
+                due=at + timedelta(minutes=10),
+                last_review=at,
+            )
             store.record(Review(item_id, at, Rating.Good, 1000, None, after))
         export_log(store, root / EXPORT)
     return root
@@ -76,7 +83,8 @@ def snapshot(folder: Path) -> dict[str, bytes | None]:
     """Every file under `folder` with its bytes (None for folders); SQLite's -shm scratch file aside."""
     return {
         str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
-        for p in sorted(folder.rglob("*")) if not p.name.endswith("-shm")
+        for p in sorted(folder.rglob("*"))
+        if not p.name.endswith("-shm")
     }
 
 
@@ -84,8 +92,14 @@ def run(argv: list[str], env: dict[str, str] | None = None, **kwargs) -> subproc
     kwargs.setdefault("stdin", subprocess.DEVNULL)
     kwargs.setdefault("stdout", subprocess.PIPE)
     return subprocess.run(
-        [sys.executable, "-m", "learnapp.cli", *map(str, argv)], stderr=subprocess.PIPE, text=True,
-        errors="replace", env={**os.environ, **(env or {})}, timeout=TIMEOUT_S, check=False, **kwargs,
+        [sys.executable, "-m", "learnapp.cli", *map(str, argv)],
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        env={**os.environ, **(env or {})},
+        timeout=TIMEOUT_S,
+        check=False,
+        **kwargs,
     )
 
 
@@ -126,10 +140,14 @@ BAD_OPTIONS: dict[str, tuple[list[str], str]] = {
     "export-onto-the-store": (["progress", "--export", "{store}"], "is the progress store"),
     "export-onto-the-store-wal": (["progress", "--export", "{store}-wal"], "is the progress store"),
     "export-onto-the-store-forced": (["progress", "--export", "{store}", "--force"], "is the progress store"),
-    "export-onto-a-hard-link-of-the-store": (["progress", "--export", "{root}/hard.jsonl", "--force"],
-                                             "is the progress store"),
-    "export-onto-the-store-relative": (["progress", "--export", "{data}/../data/./progress.sqlite3"],
-                                       "is the progress store"),
+    "export-onto-a-hard-link-of-the-store": (
+        ["progress", "--export", "{root}/hard.jsonl", "--force"],
+        "is the progress store",
+    ),
+    "export-onto-the-store-relative": (
+        ["progress", "--export", "{data}/../data/./progress.sqlite3"],
+        "is the progress store",
+    ),
     "export-over-existing-file": (["progress", "--export", "{export}"], "already exists; add --force"),
     "export-onto-a-folder": (["progress", "--export", "{root}"], "it is a folder"),
     "export-onto-dev-null": (["progress", "--export", "/dev/null", "--force"], "not a plain file"),
@@ -193,11 +211,14 @@ def test_a_bad_option_is_one_line_and_changes_nothing(case, paths):
 # --- the options that work where they are now accepted -----------------------------------------
 
 
-@pytest.mark.parametrize("argv", [
-    ["progress", "--data-dir", "{data}", "--json"],
-    ["progress", "--json", "--data-dir={data}"],
-    ["demo", "--data-dir", "{data}"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["progress", "--data-dir", "{data}", "--json"],
+        ["progress", "--json", "--data-dir={data}"],
+        ["demo", "--data-dir", "{data}"],
+    ],
+)
 def test_data_dir_after_the_command(argv, paths, tmp_path):
     result = run(fill(argv, paths), env={"LEARNAPP_DATA_DIR": str(tmp_path / "elsewhere")})
     assert result.returncode == 0 and result.stderr == "", result.stderr
@@ -206,12 +227,15 @@ def test_data_dir_after_the_command(argv, paths, tmp_path):
     assert not (tmp_path / "elsewhere").exists()
 
 
-@pytest.mark.parametrize("argv, options, data_dir", [
-    (["demo", "cfg", "--quick", "--data-dir", "D", "--seed", "3"], ["--quick", "--seed", "3"], "D"),
-    (["demo", "cfg", "--data-dir=D"], [], "D"),
-    (["--data-dir", "A", "demo", "cfg", "--quick"], ["--quick"], "A"),
-    (["--data-dir", "A", "demo", "--data-dir", "B", "cfg", "--data-dir", "D"], [], "D"),
-])
+@pytest.mark.parametrize(
+    "argv, options, data_dir",
+    [
+        (["demo", "cfg", "--quick", "--data-dir", "D", "--seed", "3"], ["--quick", "--seed", "3"], "D"),
+        (["demo", "cfg", "--data-dir=D"], [], "D"),
+        (["--data-dir", "A", "demo", "cfg", "--quick"], ["--quick"], "A"),
+        (["--data-dir", "A", "demo", "--data-dir", "B", "cfg", "--data-dir", "D"], [], "D"),
+    ],
+)
 def test_data_dir_after_a_demo_name_is_taken_out_of_the_demo_options(argv, options, data_dir, monkeypatch):
     """In process: running a demo imports torch, too slow for a drill that only checks the hand-over."""
     calls = []
@@ -237,7 +261,7 @@ def topic_text() -> str:
 
 def _bomb() -> str:
     lines = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
-    for previous, name in zip("abcdefgh", "bcdefghi"):
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
         lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]")
     return "\n".join(lines) + "\n"
 
@@ -266,8 +290,10 @@ BAD_DECKS: dict[str, tuple[Callable[[], bytes], str]] = {
     "merge-key": (lambda: b"base: &b {demo: cfg}\ntopic:\n  <<: *b\n", "anchors and aliases"),
     "deep-flow": (lambda: b"items: " + b"[" * 100 + b"]" * 100 + b"\n", "nested more than 10 levels"),
     "deeper-than-libyaml-goes": (lambda: b"items: " + b"[" * 100_000 + b"]" * 100_000 + b"\n", "nesting depth"),
-    "deep-block": (lambda: "".join(f"{'  ' * n}k{n}:\n" for n in range(200)).encode() + b"  " * 200 + b"v\n",
-                   "nested more than"),
+    "deep-block": (
+        lambda: "".join(f"{'  ' * n}k{n}:\n" for n in range(200)).encode() + b"  " * 200 + b"v\n",
+        "nested more than",
+    ),
     "bad-date": (lambda: b"topic: t\ntitle: 2001-13-45\n", "YAML value error"),
     "list-as-key": (lambda: b"? [a]\n: 1\n", "unhashable key"),
     "two-documents": (lambda: b"a: 1\n---\nb: 2\n", "YAML syntax error"),
@@ -305,11 +331,14 @@ def test_a_pipe_in_the_deck_is_one_problem_line_not_a_wait(paths):
     assert result.returncode == 1 and result.stdout.splitlines()[0].startswith(f"{deck / '01-topic.yaml'}:0: not a")
 
 
-@pytest.mark.parametrize("target, says", [
-    ("/dev/zero", r"0: not a plain file"),
-    ("{store}", r"\d+: not UTF-8 text"),  # the line of the first bad byte depends on the schema
-    ("{root}/empty", r"0: no \.yaml files in this directory"),
-])
+@pytest.mark.parametrize(
+    "target, says",
+    [
+        ("/dev/zero", r"0: not a plain file"),
+        ("{store}", r"\d+: not UTF-8 text"),  # the line of the first bad byte depends on the schema
+        ("{root}/empty", r"0: no \.yaml files in this directory"),
+    ],
+)
 def test_a_special_path_as_the_deck_is_one_problem_line(target, says, paths):
     (paths.root / "empty").mkdir()
     deck = fill([target], paths)[0]
@@ -326,7 +355,8 @@ def test_ten_thousand_identical_questions_print_a_bounded_report(paths):
     lines = result.stdout.splitlines()
     assert lines[0] == (
         f"{deck}:5: duplicate question 'same' (also at "
-        + ", ".join(f"{deck}:{5 + n}" for n in range(1, 6)) + " and 9994 more)"
+        + ", ".join(f"{deck}:{5 + n}" for n in range(1, 6))
+        + " and 9994 more)"
     )
     assert lines[1:] == [f"1 problem(s) in {deck}"]
 
@@ -369,8 +399,10 @@ BAD_STORES: dict[str, tuple[Callable[[Path], None], str]] = {
 }
 
 
-@pytest.mark.parametrize("command", [["progress", "--json"], ["progress", "--export", "{root}/e.jsonl"],
-                                     ["progress", "--import", "{export}"]])
+@pytest.mark.parametrize(
+    "command",
+    [["progress", "--json"], ["progress", "--export", "{root}/e.jsonl"], ["progress", "--import", "{export}"]],
+)
 @pytest.mark.parametrize("case", BAD_STORES)
 def test_a_bad_store_is_one_line_and_left_untouched(case, command, paths):
     damage, says = BAD_STORES[case]
@@ -405,8 +437,7 @@ BAD_EXPORTS: dict[str, tuple[Callable[[Paths], bytes | str], str]] = {
     "header-only-truncated": (lambda p: _export_lines(p)[0][:20], "is not a learnapp export"),
     "truncated-json-line": (lambda p: "\n".join(_export_lines(p))[:-30], "line 4: not JSON"),
     "binary": (lambda p: random.Random(3).randbytes(4096), "not a learnapp export"),
-    "latin-1": (lambda p: ("\n".join(_export_lines(p)) + '\n{"item": "caf\u00e9"}\n').encode("latin-1"),
-                "not UTF-8"),
+    "latin-1": (lambda p: ("\n".join(_export_lines(p)) + '\n{"item": "caf\u00e9"}\n').encode("latin-1"), "not UTF-8"),
     "newer-version": (lambda p: '{"format": "learnapp-review-log", "version": 99}\n', "export version 99"),
     "one-endless-line": (lambda p: _export_lines(p)[0] + "\n" + "x" * 200_000, "line 2 is over 65536"),
     "unknown-ids": (lambda p: _with_review(p, item="old-001"), "1 review(s) name 1 item id(s) the deck does"),
@@ -502,17 +533,24 @@ def run_read_only(folder: Path, argv: list[str]) -> subprocess.CompletedProcess[
     script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" "$0" && exec "$@"'
     result = subprocess.run(
         ["unshare", "-rm", "sh", "-c", script, str(folder), sys.executable, "-m", "learnapp.cli", *map(str, argv)],
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=TIMEOUT_S, check=False,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
     )
     return result
 
 
-@pytest.mark.parametrize("argv, says", [
-    (["progress", "--json"], "is read-only, and SQLite needs to write there"),
-    (["progress", "--export", "{root}/backup2.jsonl"], "is read-only"),
-    (["progress", "--import", "{export}"], "is read-only"),
-    (["quiz"], "needs an interactive terminal"),
-])
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["progress", "--json"], "is read-only, and SQLite needs to write there"),
+        (["progress", "--export", "{root}/backup2.jsonl"], "is read-only"),
+        (["progress", "--import", "{export}"], "is read-only"),
+        (["quiz"], "needs an interactive terminal"),
+    ],
+)
 def test_a_read_only_data_dir(argv, says, paths):
     before = snapshot(paths.data)
     result = run_read_only(paths.data, ["--data-dir", paths.data, *fill(argv, paths)])
@@ -531,6 +569,7 @@ def test_a_distractor_that_is_many_answers_is_one_line(paths):
     lines = run(["validate", deck]).stdout.splitlines()
     assert lines == [
         f"{deck}:25: item z: distractor 1 is the answer of item "
-        + ", ".join(f"q{n} ({deck}:{5 + n})" for n in range(5)) + " and 15 more",
+        + ", ".join(f"q{n} ({deck}:{5 + n})" for n in range(5))
+        + " and 15 more",
         f"1 problem(s) in {deck}",
     ]

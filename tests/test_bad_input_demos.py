@@ -25,18 +25,23 @@ from typing import Any, Literal
 import numpy as np
 import pytest
 import soundfile
+from demo_helpers import TINY
 
 from learnapp.cli import main
 from learnapp.demos import DEMOS, cache, conditioning, runner, runs, unets
 from learnapp.demos import config as config_options
 
-from demo_helpers import TINY
-
 SECONDS = 60  # per case: far beyond what a refusal takes, far below a hang
 
 # Bad values by the kind of option, as `--option=VALUE` (so that "-1" and "-inf" are values, not flags).
-BAD_NUMBER = [("text", "abc"), ("below-range", "-1"), ("inf", "inf"), ("minus-inf", "-inf"), ("nan", "nan"),
-              ("empty", "")]
+BAD_NUMBER = [
+    ("text", "abc"),
+    ("below-range", "-1"),
+    ("inf", "inf"),
+    ("minus-inf", "-inf"),
+    ("nan", "nan"),
+    ("empty", ""),
+]
 BAD_VALUES: dict[str, list[tuple[str, str]]] = {
     "int": [*BAD_NUMBER, ("fraction", "1.5"), ("huge", "1" + "0" * 30)],
     "float": BAD_NUMBER,
@@ -176,7 +181,7 @@ def write_audio(folder: Path, name: str) -> Path:
         "truncated.wav": wav.read_bytes()[:30],  # cut inside its header
         "garbage.wav": np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes(),
         "picture.wav": png,  # the wrong kind of file under an audio name
-        "notes.mp3": "not audio at all\n".encode(),
+        "notes.mp3": b"not audio at all\n",
     }
     if name == "a device":
         return Path("/dev/zero")  # endless: it must be refused, not read
@@ -188,8 +193,10 @@ def write_audio(folder: Path, name: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", ["empty.wav", "truncated.wav", "garbage.wav", "picture.wav", "notes.mp3",
-                                  "a folder", "a device", "missing.wav"])
+@pytest.mark.parametrize(
+    "name",
+    ["empty.wav", "truncated.wav", "garbage.wav", "picture.wav", "notes.mp3", "a folder", "a device", "missing.wav"],
+)
 def test_a_bad_audio_file_is_refused_before_a_run_starts(refused, tmp_path, name):
     path = write_audio(tmp_path, name)
     assert f"--audio {path}" in refused("audio-spectrograms", "--audio", str(path))
@@ -203,8 +210,11 @@ def guided_entries() -> tuple[cache.Entry, cache.Entry, Any]:
     module = runner.load("cfg")
     args = runner.build_parser("cfg", module).parse_args(TINY["cfg"])
     config = config_options.from_args(module.Config, args, quick=False)
-    return (cache.entry(conditioning.UNET_KIND, conditioning.unet_settings(config)),
-            cache.entry(conditioning.CLASSIFIER_KIND, conditioning.judge_settings(config)), config)
+    return (
+        cache.entry(conditioning.UNET_KIND, conditioning.unet_settings(config)),
+        cache.entry(conditioning.CLASSIFIER_KIND, conditioning.judge_settings(config)),
+        config,
+    )
 
 
 def store_untrained(entry: cache.Entry, config: Any) -> None:
@@ -265,14 +275,23 @@ def test_the_command_itself_exits_2_with_one_line(tmp_path, isolated_dirs):
         "proc": (["noise-corruption", *TINY["noise-corruption"], "--out", "/proc/x"], "/proc/x"),
         "cuda": (["unet-training", *TINY["unet-training"], "--device", "cuda"], "--device cuda"),
         # a valid count whose images do not fit in memory; its own process, in case an allocator says yes
-        "memory": (["noise-corruption", *TINY["noise-corruption"], "--images", "2000000000", "--out",
-                    str(tmp_path / "runs")], "out of memory"),
+        "memory": (
+            ["noise-corruption", *TINY["noise-corruption"], "--images", "2000000000", "--out", str(tmp_path / "runs")],
+            "out of memory",
+        ),
     }
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}  # a GPU machine without a visible GPU, too
     before = snapshot(isolated_dirs)
-    started = {name: subprocess.Popen([sys.executable, "-m", "learnapp.cli", "demo", *argv], env=env, text=True,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-               for name, (argv, _) in cases.items()}
+    started = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "learnapp.cli", "demo", *argv],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for name, (argv, _) in cases.items()
+    }
     for name, process in started.items():
         try:
             _, err = process.communicate(timeout=120)

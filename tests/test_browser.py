@@ -23,8 +23,14 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Debian's Chromium on a machine with no network beyond package registries: no background
 # traffic, no sandbox (root in CI), no GPU.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
 ]
 BOUND_S = 60.0
 
@@ -63,7 +69,9 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "learnapp.cli", "--data-dir", str(data), "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         wait_for(lambda: accepts_connections(port) or process.poll() is not None, "the server to listen")
@@ -98,8 +106,13 @@ def test_a_review_in_the_browser_lands_in_the_store(server: tuple[str, Path], tm
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.on("websocket", lambda ws: ws.on("framereceived", lambda frame: received.extend(
-                frame if isinstance(frame, bytes) else frame.encode())))
+            page.on(
+                "websocket",
+                lambda ws: ws.on(
+                    "framereceived",
+                    lambda frame: received.extend(frame if isinstance(frame, bytes) else frame.encode()),
+                ),
+            )
             page.goto(url)
             wait_for(lambda: screen_shows("Multiple choice"), "the home screen")
             page.locator("#terminal").click()

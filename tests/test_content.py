@@ -160,10 +160,12 @@ def test_answer_that_repeats_the_question_is_caught(tmp_path):
 
 def test_duplicate_question_is_reported_once_naming_both_places(tmp_path):
     # seed items 41 and 52 asked the same question, in different files
-    other = GOOD_TOPIC.replace("topic: basics", "topic: more").replace("dm-00", "dm-10").replace(
-        "source: ", "source: 1"
-    ).replace("What are diffusion models?", "What is a scheduler?").replace(
-        "How does the Diffusers library help?", "what are  diffusion MODELS"
+    other = (
+        GOOD_TOPIC.replace("topic: basics", "topic: more")
+        .replace("dm-00", "dm-10")
+        .replace("source: ", "source: 1")
+        .replace("What are diffusion models?", "What is a scheduler?")
+        .replace("How does the Diffusers library help?", "what are  diffusion MODELS")
     )
     found = problems_of(write_deck(tmp_path, GOOD_TOPIC, other))
     assert [(f, n) for f, n, m in found] == [("01-topic.yaml", line_of(GOOD_TOPIC, "What are diffusion"))]
@@ -176,13 +178,23 @@ def test_stray_newline_in_answer_is_caught(tmp_path):
         "step by step.", 'step by step."'
     )
     assert problems_of(write_deck(tmp_path, text)) == [
-        ("01-topic.yaml", line_of(text, "answer: \"\\n"), "item dm-001: 'answer' has leading or trailing whitespace")
+        ("01-topic.yaml", line_of(text, 'answer: "\\n'), "item dm-001: 'answer' has leading or trailing whitespace")
     ]
 
 
 def test_yaml_syntax_error_names_file_and_line(tmp_path):
     text = GOOD_TOPIC.replace("    source: 2", "    source: [2")
-    found = problems_of(write_deck(tmp_path, text, GOOD_TOPIC.replace("basics", "b2").replace("dm-", "x-").replace("source: ", "source: 5").replace("What", "Why").replace("How", "Where")))
+    found = problems_of(
+        write_deck(
+            tmp_path,
+            text,
+            GOOD_TOPIC.replace("basics", "b2")
+            .replace("dm-", "x-")
+            .replace("source: ", "source: 5")
+            .replace("What", "Why")
+            .replace("How", "Where"),
+        )
+    )
     assert len(found) == 1
     name, line, message = found[0]
     assert name == "01-topic.yaml" and "YAML syntax error" in message
@@ -278,12 +290,14 @@ def only_problem(tmp_path: Path, text: str) -> tuple[int, str]:
 
 
 def test_all_item_fields_load_into_the_dataclass(tmp_path):
-    text = with_third({
-        "    source: 3\n": "    added: true\n",
-        "    question: What does": "    source_answer: It adds noise.\n    why: The source left out removal.\n"
-                                  "    notes: See the schedulers page.\n    tags: [schedules, noise]\n"
-                                  "    question: What does",
-    })
+    text = with_third(
+        {
+            "    source: 3\n": "    added: true\n",
+            "    question: What does": "    source_answer: It adds noise.\n    why: The source left out removal.\n"
+            "    notes: See the schedulers page.\n    tags: [schedules, noise]\n"
+            "    question: What does",
+        }
+    )
     deck, problems = validate(write_deck(tmp_path, text))
     assert problems == []
     item = deck.by_id["dm-003"]
@@ -291,18 +305,24 @@ def test_all_item_fields_load_into_the_dataclass(tmp_path):
     assert (item.source_answer, item.why) == ("It adds noise.", "The source left out removal.")
     assert item.notes == "See the schedulers page." and item.tags == ("schedules", "noise")
     assert item.distractors == (
-        "It decides which GPU runs the model.", "It picks the learning rate of the optimiser.",
+        "It decides which GPU runs the model.",
+        "It picks the learning rate of the optimiser.",
         "It chooses the image resolution.",
     )
     assert deck.by_id["dm-001"].added is False and deck.by_id["dm-001"].source == 1
 
 
 def test_distractors_are_required(tmp_path):
-    text = with_third({"    distractors:\n      - It decides which GPU runs the model.\n"
-                       "      - It picks the learning rate of the optimiser.\n"
-                       "      - It chooses the image resolution.\n": ""})
+    text = with_third(
+        {
+            "    distractors:\n      - It decides which GPU runs the model.\n"
+            "      - It picks the learning rate of the optimiser.\n"
+            "      - It chooses the image resolution.\n": ""
+        }
+    )
     assert only_problem(tmp_path, text) == (
-        line_of(text, "id: dm-003"), "item dm-003: 'distractors' is missing or empty"
+        line_of(text, "id: dm-003"),
+        "item dm-003: 'distractors' is missing or empty",
     )
 
 
@@ -316,7 +336,8 @@ def test_fewer_than_three_distractors(tmp_path):
 def test_a_distractor_repeated_within_the_item(tmp_path):
     text = with_third({"It chooses the image resolution.": "it decides which GPU runs the model"})
     assert only_problem(tmp_path, text) == (
-        line_of(text, "it decides which GPU"), "item dm-003: distractor 3 repeats distractor 1"
+        line_of(text, "it decides which GPU"),
+        "item dm-003: distractor 3 repeats distractor 1",
     )
 
 
@@ -331,10 +352,12 @@ def test_a_distractor_that_is_an_answer_anywhere_in_the_deck(tmp_path):
 
 def test_a_formula_distractor_differing_from_the_answer_by_an_operator_is_allowed(tmp_path):
     # found in the shipped deck: "eps_u - s (eps_c - eps_u)" was taken for the answer "eps_u + s (...)"
-    text = with_third({
-        "It sets how much noise each step adds or removes.": "'$x = a + s\\,(b - a)$'",
-        "It chooses the image resolution.": "'$x = a - s\\,(b - a)$'",
-    })
+    text = with_third(
+        {
+            "It sets how much noise each step adds or removes.": "'$x = a + s\\,(b - a)$'",
+            "It chooses the image resolution.": "'$x = a - s\\,(b - a)$'",
+        }
+    )
     assert problems_of(write_deck(tmp_path, text)) == []
 
 
@@ -358,8 +381,9 @@ def test_each_distractor_is_one_line_of_text(tmp_path, entry, complaint):
 
 
 def test_why_is_one_line(tmp_path):
-    text = with_third({"    question: What does": '    source_answer: It adds noise.\n    why: "one\\ntwo"\n'
-                                                  "    question: What does"})
+    text = with_third(
+        {"    question: What does": '    source_answer: It adds noise.\n    why: "one\\ntwo"\n    question: What does'}
+    )
     assert only_problem(tmp_path, text) == (line_of(text, "why:"), "item dm-003: 'why' must be one line")
 
 
@@ -374,11 +398,13 @@ def test_source_answer_and_why_go_together(tmp_path, given, needed):
 def test_an_added_card_has_no_source_and_any_other_card_has_one(tmp_path):
     both = with_third({"    source: 3\n": "    source: 3\n    added: true\n"})
     assert only_problem(tmp_path / "both", both) == (
-        line_of(both, "source: 3"), "item dm-003: an added card has no 'source' (it is in no list)"
+        line_of(both, "source: 3"),
+        "item dm-003: an added card has no 'source' (it is in no list)",
     )
     neither = with_third({"    source: 3\n": ""})
     assert only_problem(tmp_path / "neither", neither) == (
-        line_of(neither, "id: dm-003"), "item dm-003: 'source' is missing or empty (or mark it 'added: true')"
+        line_of(neither, "id: dm-003"),
+        "item dm-003: 'source' is missing or empty (or mark it 'added: true')",
     )
 
 

@@ -7,15 +7,13 @@ import dataclasses
 import numpy as np
 import pytest
 import soundfile
+from demo_helpers import TINY, assert_written, metrics, only_run
 
 from learnapp.cli import main
-from learnapp.demos import DEMOS
-from learnapp.demos import audio
+from learnapp.demos import DEMOS, audio
 from learnapp.demos import audio_spectrograms as demo
 from learnapp.demos.base import no_progress
 from learnapp.errors import UserError
-
-from demo_helpers import TINY, assert_written, metrics, only_run
 
 MEL = audio.MelSettings()
 SMALL = audio.MelSettings(x_res=32, y_res=64)  # the same conversion on a smaller image, for speed
@@ -123,8 +121,9 @@ def test_a_magnitude_with_its_own_phases_gives_back_the_audio():
     samples = clip("notes", SMALL)
     rebuilt = audio.with_phase_of(audio.stft_magnitude(samples, SMALL), samples, SMALL)
     assert len(rebuilt) == SMALL.roundtrip_length
-    errors = audio.spectral_errors(audio.stft_magnitude(samples[: SMALL.roundtrip_length], SMALL),
-                                   audio.stft_magnitude(rebuilt, SMALL))
+    errors = audio.spectral_errors(
+        audio.stft_magnitude(samples[: SMALL.roundtrip_length], SMALL), audio.stft_magnitude(rebuilt, SMALL)
+    )
     assert errors["spectral_convergence"] < 1e-3 and errors["log_spectral_distance_db"] < 0.1
 
 

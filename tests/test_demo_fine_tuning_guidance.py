@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 from demo_helpers import TINY, assert_written, metrics, only_run
+
+from learnapp.cli import main
 from learnapp.demos import DEMOS, data, fine_tuning_guidance, loss_guidance, training
 from learnapp.demos.base import no_progress
 from learnapp.demos.device import resolve
@@ -13,9 +15,8 @@ from learnapp.demos.dit import make_dit, matching_dit
 from learnapp.demos.guidance import ddim_scheduler
 from learnapp.demos.unets import make_unet2d, parameters
 
-from learnapp.cli import main
-
 # --- guidance by a loss on the predicted x0 ----------------------------------------------------
+
 
 class _Output:
     def __init__(self, sample: torch.Tensor):
@@ -44,8 +45,16 @@ def _scheduler(steps: int):
 def _brightness_after(scale: float, window=(0.0, 1.0), through_model=True, model=None) -> float:
     noise = torch.randn(8, 1, 6, 6, generator=torch.Generator().manual_seed(0))
     loss = loss_guidance.brightness_loss(0.9)
-    x = loss_guidance.sample(model or _HalfNoise(), _scheduler(10), noise, torch.zeros(8, dtype=torch.long), loss,
-                             scale, window, through_model)
+    x = loss_guidance.sample(
+        model or _HalfNoise(),
+        _scheduler(10),
+        noise,
+        torch.zeros(8, dtype=torch.long),
+        loss,
+        scale,
+        window,
+        through_model,
+    )
     return loss(x.clamp(-1, 1)).mean().item()
 
 
@@ -81,11 +90,13 @@ def test_classifier_guidance_scores_minus_the_log_probability_of_the_digit():
 
 # --- the DiT --------------------------------------------------------------------------------
 
+
 def test_the_dit_matches_the_unets_parameters_and_predicts_noise_through_the_same_call():
     from types import SimpleNamespace
 
-    settings = SimpleNamespace(image_size=8, unet_channels=(8, 16), layers_per_block=1, beta_schedule="linear",
-                               num_train_timesteps=100)
+    settings = SimpleNamespace(
+        image_size=8, unet_channels=(8, 16), layers_per_block=1, beta_schedule="linear", num_train_timesteps=100
+    )
     unet = make_unet2d(settings, num_class_embeds=11, attention=False)
     target = parameters(unet)
     dit = matching_dit(target, 8, layers=2, heads=2, classes=10)
@@ -101,6 +112,7 @@ def test_the_dit_matches_the_unets_parameters_and_predicts_noise_through_the_sam
 
 
 # --- training, judged after each epoch -------------------------------------------------------
+
 
 def test_the_epoch_hook_sees_every_epoch_in_eval_mode_off_the_clock(monkeypatch):
     clock = [0.0]
@@ -119,14 +131,16 @@ def test_the_epoch_hook_sees_every_epoch_in_eval_mode_off_the_clock(monkeypatch)
         modes.append(model.training)
         return model(images).square().mean()
 
-    _, log = training.train(model, loss, images, training.Schedule(3, 4, 1e-3), resolve("cpu"), 0, no_progress,
-                            "t", after_epoch=hook)
+    _, log = training.train(
+        model, loss, images, training.Schedule(3, 4, 1e-3), resolve("cpu"), 0, no_progress, "t", after_epoch=hook
+    )
     assert seen == [(1, False), (2, False), (3, False)]
     assert all(modes)  # back in training mode after each evaluation
     assert log.seconds < 100
 
 
 # --- the new domain --------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("domain", ["inverted", "rotated"])
 def test_the_judge_sees_new_domain_digits_as_the_digits_they_came_from(domain):
@@ -139,6 +153,7 @@ def test_the_judge_sees_new_domain_digits_as_the_digits_they_came_from(domain):
 
 
 # --- the demo, end to end ----------------------------------------------------------------------
+
 
 def test_the_demo_runs_end_to_end_on_cfgs_cached_models(tmp_path):
     out = tmp_path / "runs"
@@ -169,12 +184,15 @@ def test_the_demo_runs_end_to_end_on_cfgs_cached_models(tmp_path):
     assert unet["steps"] == 3 and dit["steps"] >= 1 and dit["patch_size"] == 2
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--guided-digit", "10"], "--guided-digit 10: not a digit class"),
-    (["--brightness-target", "1.5"], "--brightness-target 1.5: a pixel value"),
-    (["--class-scales", "1", "-2"], "--class-scales -2: a scale must be at least 0"),
-    (["--domain", "upside-down"], "invalid choice: 'upside-down'"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--guided-digit", "10"], "--guided-digit 10: not a digit class"),
+        (["--brightness-target", "1.5"], "--brightness-target 1.5: a pixel value"),
+        (["--class-scales", "1", "-2"], "--class-scales -2: a scale must be at least 0"),
+        (["--domain", "upside-down"], "invalid choice: 'upside-down'"),
+    ],
+)
 def test_bad_options_are_one_line(capsys, argv, message):
     assert main(["demo", "fine-tuning-guidance", *TINY["fine-tuning-guidance"], *argv]) == 2
     err = capsys.readouterr().err

@@ -4,10 +4,12 @@ sharing one cached model, and their bad options."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
 import torch
+from demo_helpers import TINY, metrics, only_run
 
 from learnapp.cli import main
 from learnapp.demos import DEMOS, cache, cfg, conditioning, data, ddim_inversion, guidance, runner
@@ -15,10 +17,8 @@ from learnapp.demos.device import resolve
 from learnapp.demos.unets import make_unet2d
 from learnapp.errors import UserError
 
-from demo_helpers import TINY, metrics, only_run
-
-
 # --- the guidance formula ----------------------------------------------------------------------
+
 
 def test_guide_gives_the_unconditional_prediction_at_0_and_the_conditional_at_1():
     eps_uncond, eps_cond = torch.randn(2, 3, 1, 4, 4).unbind()
@@ -54,6 +54,7 @@ def test_guided_prediction_takes_one_batched_pass_and_mixes_as_the_formula_says(
 
 # --- the inversion round trip ------------------------------------------------------------------
 
+
 def test_inversion_round_trip_error_shrinks_as_steps_grow():
     # The tiniest model: the exact noise prediction for data drawn from N(0, 0.5^2),
     # eps(x_t, t) = sqrt(1 - a) x_t / (0.25 a + 1 - a) with a = alpha_bar(t). (An untrained UNet is no
@@ -72,14 +73,14 @@ def test_inversion_round_trip_error_shrinks_as_steps_grow():
         noise = guidance.invert(gaussian, inverse, x0, labels)
         errors.append((guidance.sample(gaussian, forward, noise, labels, 1.0) - x0).square().mean().item())
     assert noise.std().item() > 0.9  # it did reach noise (std 1), where x0 had std 0.5
-    assert all(later < earlier for earlier, later in zip(errors, errors[1:])), errors
+    assert all(later < earlier for earlier, later in itertools.pairwise(errors)), errors
     assert errors[-1] < errors[0] / 100, errors
 
 
 class _GaussianOptimum:
     """The best possible noise prediction for Gaussian data, with a UNet's call signature."""
 
-    class config:  # noqa: N801 - mimics `unet.config`
+    class config:
         num_class_embeds = 1
 
     def __init__(self, alpha_bar: torch.Tensor, variance: float):
@@ -96,6 +97,7 @@ class _Output:
 
 
 # --- held-out digits ---------------------------------------------------------------------------
+
 
 def test_train_and_test_splits_draw_on_different_scans(monkeypatch):
     # Ten scans whose labels give them away: the test split is the last fifth, scans 8 and 9.
@@ -116,6 +118,7 @@ def test_mnist_holds_out_its_last_sixth(monkeypatch):
 
 
 # --- both demos, end to end, sharing one model -------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def module_cache(tmp_path_factory):
@@ -213,6 +216,7 @@ def test_the_courses_model_loads_from_the_cache_as_it_was_saved(tmp_path):
 
 # --- samplers ----------------------------------------------------------------------------------
 
+
 def test_ddim_at_eta_0_maps_the_same_noise_to_the_same_image_whatever_the_step_noise(tiny_unet):
     from diffusers import DDPMScheduler
 
@@ -222,8 +226,9 @@ def test_ddim_at_eta_0_maps_the_same_noise_to_the_same_image_whatever_the_step_n
 
     def run(kind, steps, eta, seed):
         scheduler = guidance.sampler(kind, training, steps)
-        return guidance.sample(tiny_unet, scheduler, noise, labels, 1.0, eta=eta,
-                               generator=torch.Generator().manual_seed(seed))
+        return guidance.sample(
+            tiny_unet, scheduler, noise, labels, 1.0, eta=eta, generator=torch.Generator().manual_seed(seed)
+        )
 
     assert torch.equal(run("ddim", 5, 0.0, 1), run("ddim", 5, 0.0, 2))
     assert not torch.allclose(run("ddim", 5, 1.0, 1), run("ddim", 5, 1.0, 2), atol=1e-3)
@@ -237,7 +242,11 @@ def test_ddim_inversion_compares_samplers_and_measures_determinism(runs):
     record = metrics(runs["ddim-inversion"])["metrics"]
     rows = record["samplers"]["by_sampler"]
     assert [(r["sampler"], r["steps"]) for r in rows] == [
-        ("DDPM (all steps)", 100), ("DDIM, eta 0", 3), ("DDIM, eta 1", 3), ("DPM-Solver++", 3)]
+        ("DDPM (all steps)", 100),
+        ("DDIM, eta 0", 3),
+        ("DDIM, eta 1", 3),
+        ("DPM-Solver++", 3),
+    ]
     for row in rows:
         assert 0 <= row["accuracy"] <= 1 and row["frechet_distance"] >= 0 and row["seconds"] > 0
     assert record["samplers"]["samples"] == 20  # two per digit
@@ -279,22 +288,30 @@ def test_retrain_trains_again_into_the_same_cache_entry(module_cache, monkeypatc
 
 def test_the_cache_keys_leave_out_what_does_not_change_the_weights():
     config = runner.config_options.from_args(cfg.Config, _parse("cfg", TINY["cfg"]), quick=False)
-    inversion = runner.config_options.from_args(ddim_inversion.Config, _parse("ddim-inversion", TINY["ddim-inversion"]),
-                                                quick=False)
+    inversion = runner.config_options.from_args(
+        ddim_inversion.Config, _parse("ddim-inversion", TINY["ddim-inversion"]), quick=False
+    )
     for settings in (conditioning.unet_settings, conditioning.judge_settings):
         assert settings(config) == settings(inversion)  # both demos find the same models
     changed = dataclasses.replace(config, classifier_epochs=5, guidance_scale=0.0, samples_per_class=9, device="auto")
     assert conditioning.unet_settings(changed) == conditioning.unet_settings(config)
     assert conditioning.judge_settings(changed) != conditioning.judge_settings(config)
-    assert conditioning.judge_settings(dataclasses.replace(config, label_dropout=0.3)) == conditioning.judge_settings(config)
+    assert conditioning.judge_settings(dataclasses.replace(config, label_dropout=0.3)) == conditioning.judge_settings(
+        config
+    )
 
 
 # --- bad options -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "demo, extra, message",
     [
-        ("cfg", ["--guidance-scales", "0", "-2", "--guidance-scale", "0"], "--guidance-scales -2: a scale must be at least 0"),
+        (
+            "cfg",
+            ["--guidance-scales", "0", "-2", "--guidance-scale", "0"],
+            "--guidance-scales -2: a scale must be at least 0",
+        ),
         ("cfg", ["--guidance-scales"], "expected at least one argument"),
         ("cfg", ["--guidance-scale", "5"], "--guidance-scale 5: must be one of --guidance-scales 0 1 3"),
         ("cfg", ["--samples-per-class", "1"], "--samples-per-class 1: must be at least 2"),

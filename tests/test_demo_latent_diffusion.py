@@ -7,12 +7,11 @@ import json
 
 import pytest
 import torch
+from demo_helpers import TINY, assert_written, metrics, only_run
 
 from learnapp.cli import main
 from learnapp.demos import DEMOS, data, text
 from learnapp.demos import latent_diffusion as demo
-
-from demo_helpers import TINY, assert_written, metrics, only_run
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +43,13 @@ def test_run_writes_every_figure_and_measures_the_parts(tiny_runs):
     assert all(0 <= row["accuracy"] <= 1 and row["diversity"] > 0 for row in measured["guidance_sweep"])
     assert [row["negative_prompt"] for row in measured["prompts"]] == ["", "", "", "a thin {d}", "a thick {d}", "a {d}"]
     assert [row["denoising_steps"] for row in measured["img2img"]] == [1, 3]
-    assert measured["text_encoding"]["tokens"][:5] == ["<|startoftext|>", "a</w>", "thick</w>", "slanted</w>", "seven</w>"]
+    assert measured["text_encoding"]["tokens"][:5] == [
+        "<|startoftext|>",
+        "a</w>",
+        "thick</w>",
+        "slanted</w>",
+        "seven</w>",
+    ]
     assert measured["text_encoding"]["hidden_shape"] == [1, demo.PROMPT_LENGTH, 16]
     assert set(measured["text_dependence"]) == {"right", "shuffled", "empty"}
 
@@ -65,9 +70,14 @@ def test_the_saved_pipeline_loads_with_from_pretrained_and_follows_the_api(tiny_
     assert pipe.safety_checker is None
     assert pipe.unet.config.cross_attention_dim == pipe.text_encoder.config.hidden_size == 16
     pipe.set_progress_bar_config(disable=True)
-    images = pipe(["a thick seven", "a one"], num_inference_steps=2, guidance_scale=3.0, output_type="pt",
-                  generator=torch.Generator().manual_seed(0)).images
-    assert images.shape == (2, 1, 16, 16) and 0 <= images.min() and images.max() <= 1
+    images = pipe(
+        ["a thick seven", "a one"],
+        num_inference_steps=2,
+        guidance_scale=3.0,
+        output_type="pt",
+        generator=torch.Generator().manual_seed(0),
+    ).images
+    assert images.shape == (2, 1, 16, 16) and images.min() >= 0 and images.max() <= 1
     with pytest.raises(ValueError, match="divisible by 8"):
         pipe("a one", height=18, width=18, num_inference_steps=1)
 
@@ -77,14 +87,19 @@ def test_a_second_run_loads_the_cached_models_instead_of_training(tiny_runs):
     assert first["pipeline"]["trained_now"] and first["vae"]["trained_now"]
     assert not again["pipeline"]["trained_now"] and "vae" not in again  # the pipeline holds the VAE
     assert again["pipeline"]["epoch_losses"] == first["pipeline"]["epoch_losses"]
-    assert metrics(tiny_runs[1])["metrics"]["vae"]["scaling_factor"] == metrics(tiny_runs[0])["metrics"]["vae"][
-        "scaling_factor"]
+    assert (
+        metrics(tiny_runs[1])["metrics"]["vae"]["scaling_factor"]
+        == metrics(tiny_runs[0])["metrics"]["vae"]["scaling_factor"]
+    )
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--image-size", "20"], "--image-size 20: StableDiffusionPipeline takes multiples of 8 only"),
-    (["--strengths", "0.2", "--sampling-steps", "4"], "img2img would run int(4 x 0.2) = 0 steps"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--image-size", "20"], "--image-size 20: StableDiffusionPipeline takes multiples of 8 only"),
+        (["--strengths", "0.2", "--sampling-steps", "4"], "img2img would run int(4 x 0.2) = 0 steps"),
+    ],
+)
 def test_options_the_pipelines_cannot_take_are_refused_before_training(capsys, argv, message):
     assert main(["demo", "latent-diffusion", *TINY["latent-diffusion"], *argv]) == 2
     assert message in capsys.readouterr().err
@@ -93,12 +108,15 @@ def test_options_the_pipelines_cannot_take_are_refused_before_training(capsys, a
 # --- captions and the tokenizer ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("digit, stroke, slant, expected", [
-    (7, 0.25, 0.3, "a thick slanted seven"),
-    (0, 0.45, -0.2, "a thin backslanted zero"),
-    (3, 0.35, 0.0, "a three"),
-    (1, None, None, "a one"),
-])
+@pytest.mark.parametrize(
+    "digit, stroke, slant, expected",
+    [
+        (7, 0.25, 0.3, "a thick slanted seven"),
+        (0, 0.45, -0.2, "a thin backslanted zero"),
+        (3, 0.35, 0.0, "a three"),
+        (1, None, None, "a one"),
+    ],
+)
 def test_caption_words_follow_the_style(digit, stroke, slant, expected):
     assert data.caption(digit, stroke, slant) == expected
 
@@ -136,7 +154,13 @@ def test_the_tokenizer_spells_each_caption_word_as_written(tmp_path):
     ids = text.token_ids(tokenizer, ["a thick slanted seven", "a thin backslanted three", ""])
     assert ids.shape == (3, demo.PROMPT_LENGTH)
     assert tokenizer.convert_ids_to_tokens(ids[0].tolist()[:6]) == [
-        "<|startoftext|>", "a</w>", "thick</w>", "slanted</w>", "seven</w>", "<|endoftext|>"]
+        "<|startoftext|>",
+        "a</w>",
+        "thick</w>",
+        "slanted</w>",
+        "seven</w>",
+        "<|endoftext|>",
+    ]
     assert tokenizer.convert_ids_to_tokens(ids[1].tolist()[3:5]) == ["back", "slanted</w>"]
     assert ids[2].tolist() == [tokenizer.bos_token_id] + [tokenizer.eos_token_id] * (demo.PROMPT_LENGTH - 1)
     assert tokenizer.decode(ids[0], skip_special_tokens=True) == "a thick slanted seven"

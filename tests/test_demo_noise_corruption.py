@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import torch
+from demo_helpers import TINY, assert_written, metrics, only_run
 
 from learnapp.cli import main
 from learnapp.demos import DEMOS
 from learnapp.demos.noising import corrupt
-
-from demo_helpers import TINY, assert_written, metrics, only_run
 
 
 def test_corrupt_is_the_courses_uniform_mix():

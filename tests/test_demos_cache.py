@@ -19,7 +19,7 @@ def trainer(calls: list[int], width: int = 8):
 
 def test_a_model_is_trained_once_then_loaded():
     calls: list[int] = []
-    model, info = cache.get_or_train("judge", {"seed": 1}, DigitClassifier, trainer(calls))
+    _, info = cache.get_or_train("judge", {"seed": 1}, DigitClassifier, trainer(calls))
     assert info["trained_now"] and info["loss"] == 0.5 and calls == [8]
     again, info = cache.get_or_train("judge", {"seed": 1}, DigitClassifier, trainer(calls))
     assert not info["trained_now"] and info["loss"] == 0.5 and calls == [8]

@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import pytest
+from demo_helpers import TINY, metrics, only_run
 
 from learnapp.cli import main
 from learnapp.demos import DEMOS, runner, runs
 from learnapp.demos import config as config_options
 from learnapp.errors import UserError
-
-from demo_helpers import TINY, metrics, only_run
 
 
 def test_listing_shows_every_demo_with_its_topics():
@@ -140,7 +139,7 @@ sys.exit(main(["demo", "noise-corruption", "--out", {str(tmp_path)!r}]))
         time.sleep(0.05)
     assert started.exists(), process.communicate()
     process.terminate()
-    out, err = process.communicate(timeout=30)
+    _, err = process.communicate(timeout=30)
     assert process.returncode == 130, err
     assert "Traceback" not in err
     run = next(p for p in (tmp_path / "noise-corruption").iterdir() if p.is_dir())
@@ -169,7 +168,6 @@ def test_config_fields_become_options_and_presets_apply():
         parser.parse_args(["--layers-per-block"])
 
 
-
 @dataclass
 class Example:
     steps: int = field(default=10, metadata={"help": "how many"})
@@ -187,7 +185,7 @@ class Example:
 def test_every_field_type_a_config_may_use_has_an_option():
     parser = argparse.ArgumentParser()
     config_options.add_options(parser, Example, Example(), Example.quick())
-    args = parser.parse_args("--scale 2 --name b --mode y --sizes 3 4 5 --ema".split())
+    args = parser.parse_args(["--scale", "2", "--name", "b", "--mode", "y", "--sizes", "3", "4", "5", "--ema"])
     assert config_options.from_args(Example, args, quick=True) == Example(2, 2.0, "b", "y", (3, 4, 5), True)
     assert config_options.from_args(Example, parser.parse_args(["--no-ema"]), quick=False) == Example()
     assert "how many (default: 10; --quick: 2)" in " ".join(parser.format_help().split())
@@ -197,8 +195,10 @@ def test_range_checks_refuse_non_finite_values_a_config_was_built_with():
     # Parsing refuses them first; a config built in code (the app's quick preset, a benchmark) is checked too.
     from types import SimpleNamespace
 
-    for check in (lambda c: config_options.at_least(c, 0, "learning_rate"),
-                  lambda c: config_options.positive(c, "learning_rate")):
+    for check in (
+        lambda c: config_options.at_least(c, 0, "learning_rate"),
+        lambda c: config_options.positive(c, "learning_rate"),
+    ):
         for value in (float("inf"), float("nan")):
-            with pytest.raises(UserError, match="--learning-rate .*: must be a finite number"):
+            with pytest.raises(UserError, match=r"--learning-rate .*: must be a finite number"):
                 check(SimpleNamespace(learning_rate=value))

@@ -119,7 +119,7 @@ def test_download_keeps_a_file_only_when_its_checksum_matches(server, tmp_path):
     np.testing.assert_array_equal(loaded_labels, labels)
     assert sorted(p.name for p in target.iterdir()) == sorted(sums)
 
-    wrong = {name: "0" * 64 for name in sums}
+    wrong = dict.fromkeys(sums, "0" * 64)
     elsewhere = tmp_path / "elsewhere"
     with pytest.raises(UserError, match="checksum mismatch") as failure:
         data.load_mnist(elsewhere, mirrors=(url,), sha256=wrong)
@@ -136,7 +136,7 @@ def test_digits_are_rendered_deterministically_in_range_with_their_labels():
     assert not torch.equal(first.images, other.images)
     assert set(first.labels.tolist()) == set(range(10))
     pixels = first.floats(slice(None))
-    assert 0.0 <= pixels.min() and pixels.max() <= 1.0
+    assert pixels.min() >= 0.0 and pixels.max() <= 1.0
     # MNIST-like: ink in the middle, a black border (MNIST keeps digits in the central 20x20).
     assert pixels[..., :2, :].mean() < 0.02 and pixels[..., 10:18, 10:18].mean() > 0.2
     assert data.load_images("digits", 16, 5, seed=0).images.shape == (5, 1, 16, 16)

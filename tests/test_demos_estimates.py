@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from demo_helpers import TINY, metrics, only_run
 
 from learnapp.cli import main
 from learnapp.demos import DEMOS, estimates, runner
-
-from demo_helpers import TINY, metrics, only_run
 
 
 def test_every_demo_has_a_reference_time_for_its_quick_preset():
@@ -52,8 +51,9 @@ def test_a_busy_machine_or_fewer_threads_mean_a_slower_cpu():
     assert estimates.speed(100.0, "cuda", 1, 4.0) == 100.0  # the load average says nothing about a GPU
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(7.4, "about 7 s"), (42, "about 40 s"), (600, "about 10 min"),
-                                                (9000, "about 2.5 h")])
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(7.4, "about 7 s"), (42, "about 40 s"), (600, "about 10 min"), (9000, "about 2.5 h")]
+)
 def test_estimates_are_worded_as_estimates(seconds, text):
     assert estimates.describe(seconds) == text
 

@@ -31,11 +31,18 @@ def imported_modules(path: Path, package: str) -> set[str]:
 
 def test_imports_are_resolved_relative_to_the_package(tmp_path):
     source = tmp_path / "example.py"
-    source.write_text("from . import cfg, data\nfrom .audio import x\nimport learnapp.tui.app\n"
-                      "from learnapp.demos.unet_training import y\n")
+    source.write_text(
+        "from . import cfg, data\nfrom .audio import x\nimport learnapp.tui.app\n"
+        "from learnapp.demos.unet_training import y\n"
+    )
     found = imported_modules(source, PACKAGE)
-    assert {"learnapp.demos.cfg", "learnapp.demos.data", "learnapp.demos.audio", "learnapp.tui.app",
-            "learnapp.demos.unet_training"} <= found
+    assert {
+        "learnapp.demos.cfg",
+        "learnapp.demos.data",
+        "learnapp.demos.audio",
+        "learnapp.tui.app",
+        "learnapp.demos.unet_training",
+    } <= found
 
 
 @pytest.mark.parametrize("module", sorted(DEMO_MODULES))

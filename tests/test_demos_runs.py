@@ -10,15 +10,23 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from learnapp.demos import runs
-
 from demo_helpers import TINY
+
+from learnapp.demos import runs
 
 
 def test_a_run_killed_with_sigkill_reads_incomplete_killed(tmp_path):
     # unet-training's tiny config, not noise-corruption's: that one could finish before the kill.
-    command = [sys.executable, "-m", "learnapp.cli", "demo", "unet-training", *TINY["unet-training"],
-               "--out", str(tmp_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "learnapp.cli",
+        "demo",
+        "unet-training",
+        *TINY["unet-training"],
+        "--out",
+        str(tmp_path),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         record, deadline = {}, time.monotonic() + 120
@@ -43,8 +51,11 @@ def test_a_run_killed_with_sigkill_reads_incomplete_killed(tmp_path):
 
 
 def running_record(process: dict, started: datetime | None = None) -> dict:
-    return {"status": "running", "process": process,
-            "started": (started or datetime.now(UTC)).isoformat(timespec="seconds")}
+    return {
+        "status": "running",
+        "process": process,
+        "started": (started or datetime.now(UTC)).isoformat(timespec="seconds"),
+    }
 
 
 def test_a_pid_taken_over_by_another_process_reads_killed():
@@ -64,8 +75,9 @@ def test_without_proc_the_start_time_comes_from_ps(monkeypatch):
 
 
 def test_a_gone_pid_reads_killed_and_what_cannot_be_checked_keeps_its_status():
-    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                              text=True, check=True)
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     gone = {**runs.process_identity(), "pid": int(finished.stdout)}
     assert runs.run_status(running_record(gone)) == runs.KILLED
     elsewhere = {**gone, "host": "another-machine"}

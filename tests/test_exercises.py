@@ -36,43 +36,75 @@ WRONG = [
     ("alpha-bar", "torch.cumprod(1.0 - betas, dim=0)", "1.0 - betas", "running product"),
     ("alpha-bar", "torch.cumprod(1.0 - betas, dim=0)", "torch.cumsum(1.0 - betas, dim=0)", "running sum"),
     ("alpha-bar", ", 0.999)", ", 1.0)", "not clipped"),
-    ("add-noise", "alpha_bar.sqrt() * x0 + (1 - alpha_bar).sqrt() * noise", "alpha_bar * x0 + (1 - alpha_bar) * noise",
-     "√ forgotten"),
-    ("add-noise", "alpha_bar.sqrt() * x0 + (1 - alpha_bar).sqrt() * noise",
-     "(1 - alpha_bar).sqrt() * x0 + alpha_bar.sqrt() * noise", "swapped"),
+    (
+        "add-noise",
+        "alpha_bar.sqrt() * x0 + (1 - alpha_bar).sqrt() * noise",
+        "alpha_bar * x0 + (1 - alpha_bar) * noise",
+        "√ forgotten",
+    ),
+    (
+        "add-noise",
+        "alpha_bar.sqrt() * x0 + (1 - alpha_bar).sqrt() * noise",
+        "(1 - alpha_bar).sqrt() * x0 + alpha_bar.sqrt() * noise",
+        "swapped",
+    ),
     ("add-noise", "[timesteps]", "[timesteps - 1]", "off-by-one"),
     ("training-loss", "F.mse_loss(noise_pred, noise)", "F.mse_loss(noise_pred, clean_images)", "clean image"),
     ("training-loss", "num_train_timesteps, (", "num_train_timesteps - 1, (", "off-by-one"),
     ("ddpm-step", "variance.sqrt() * z", "variance * z", "√ forgotten"),
-    ("ddpm-step", "torch.clamp((1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta_t, min=1e-20)", "beta_t",
-     "fixed_large"),
+    ("ddpm-step", "torch.clamp((1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta_t, min=1e-20)", "beta_t", "fixed_large"),
     ("ddpm-step", "alpha_t = alpha_bar_t / alpha_bar_prev", "alpha_t = alpha_bar_t", "α and ᾱ mixed up"),
     ("ddpm-step", " if prev_timestep >= 0 else torch.tensor(1.0)", "", "alphas_cumprod[-1]"),
     ("ddim-step", ".sqrt()", "", "√ forgotten"),
     ("ddim-step", " if prev_timestep >= 0 else torch.tensor(1.0)", "", "negative timestep"),
     ("ddim-inversion", ".sqrt()", "", "√ forgotten"),
-    ("ddim-inversion", "x0 = (sample - (1 - alpha_bar_t).sqrt() * model_output) / alpha_bar_t.sqrt()",
-     ("x0 = (sample - (1 - alpha_bar_next).sqrt() * model_output) / alpha_bar_next.sqrt()\n"
-      "    alpha_bar_next = alpha_bar_t"), "wrong direction"),
-    ("cfg", "guidance_scale * (noise_pred_text - noise_pred_uncond)",
-     "guidance_scale * (noise_pred_uncond - noise_pred_text)", "guidance sign"),
-    ("cfg", "noise_pred_uncond, noise_pred_text = noise_pred.chunk(2)",
-     "noise_pred_text, noise_pred_uncond = noise_pred.chunk(2)", "halves swapped"),
+    (
+        "ddim-inversion",
+        "x0 = (sample - (1 - alpha_bar_t).sqrt() * model_output) / alpha_bar_t.sqrt()",
+        (
+            "x0 = (sample - (1 - alpha_bar_next).sqrt() * model_output) / alpha_bar_next.sqrt()\n"
+            "    alpha_bar_next = alpha_bar_t"
+        ),
+        "wrong direction",
+    ),
+    (
+        "cfg",
+        "guidance_scale * (noise_pred_text - noise_pred_uncond)",
+        "guidance_scale * (noise_pred_uncond - noise_pred_text)",
+        "guidance sign",
+    ),
+    (
+        "cfg",
+        "noise_pred_uncond, noise_pred_text = noise_pred.chunk(2)",
+        "noise_pred_text, noise_pred_uncond = noise_pred.chunk(2)",
+        "halves swapped",
+    ),
     ("img2img-strength", "timesteps[t_start:]", "timesteps[:init_timestep]", "first steps instead of the last"),
     ("img2img-strength", "int(num_inference_steps * strength)", "round(num_inference_steps * strength)", "round()"),
     ("class-conditioning", "torch.cat((x, class_cond), 1)", "torch.cat((class_cond, x), 1)", "come first"),
-    ("class-conditioning", "class_emb(class_labels)",
-     "torch.nn.functional.one_hot(class_labels, class_emb.num_embeddings).float()", "one-hot"),
-    ("latent-scaling", "latents / vae.config.scaling_factor", "latents * vae.config.scaling_factor",
-     "decode multiplied"),
+    (
+        "class-conditioning",
+        "class_emb(class_labels)",
+        "torch.nn.functional.one_hot(class_labels, class_emb.num_embeddings).float()",
+        "one-hot",
+    ),
+    (
+        "latent-scaling",
+        "latents / vae.config.scaling_factor",
+        "latents * vae.config.scaling_factor",
+        "decode multiplied",
+    ),
     ("latent-scaling", ".latent_dist.mean * vae.config.scaling_factor", ".latent_dist.mean", "not scaled"),
     ("mel-round-trip", "librosa.power_to_db", "librosa.amplitude_to_db", "amplitude_to_db"),
     ("mel-round-trip", "clip(0, 255) + 0.5)", "clip(0, 255))", "truncated"),
 ]
 
 # A wrong solution that raises: the verdict says where, in the learner's file.
-RAISES = ("class-conditioning", "expand(batch, class_cond.shape[1], height, width)",
-          "expand(batch, class_cond.shape[1], width, height)")
+RAISES = (
+    "class-conditioning",
+    "expand(batch, class_cond.shape[1], height, width)",
+    "expand(batch, class_cond.shape[1], width, height)",
+)
 
 CHECK_ALL = """
 import json, sys
@@ -102,11 +134,16 @@ def verdicts(tmp_path_factory) -> dict[str, Verdict]:
     for index, (name, old, new, _) in enumerate([*WRONG, (*RAISES, "")]):
         jobs[f"wrong {index}"] = (find(name).checker, _wrong_file(folder, index, name, old, new))
     (folder / "jobs.json").write_text(json.dumps([(checker, str(path)) for checker, path in jobs.values()]))
-    result = subprocess.run([sys.executable, "-c", CHECK_ALL, str(folder / "jobs.json")], capture_output=True,
-                            text=True, timeout=240, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK_ALL, str(folder / "jobs.json")],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     answers = json.loads(result.stdout.strip().splitlines()[-1])
-    return {key: Verdict.from_dict(answer) for key, answer in zip(jobs, answers)}
+    return {key: Verdict.from_dict(answer) for key, answer in zip(jobs, answers, strict=True)}
 
 
 def test_at_least_twelve_exercises_each_with_a_topic_of_the_deck_a_checker_and_hints():
@@ -130,7 +167,9 @@ def test_solutions_pass_starters_ask_to_be_written_and_typical_mistakes_are_name
     for index, (name, old, new, says) in enumerate(WRONG):
         verdict = verdicts[f"wrong {index}"]
         if verdict.kind != "failed" or says not in (verdict.mistake or ""):
-            problems.append(f"{name} with {old!r} -> {new!r}: expected a failure naming {says!r}, got\n{verdict.text()}")
+            problems.append(
+                f"{name} with {old!r} -> {new!r}: expected a failure naming {says!r}, got\n{verdict.text()}"
+            )
         elif "expected: tensor" not in verdict.details and "expected: " not in verdict.details:
             problems.append(f"{name}: the failure does not show what was expected:\n{verdict.text()}")
     assert not problems, "\n\n".join(problems)
@@ -174,8 +213,10 @@ def test_an_endless_loop_is_stopped_at_the_time_limit(tmp_path):
 
 @pytest.mark.parametrize(
     "text, says",
-    [("import os\nos._exit(3)\n", "exited with status 3"),
-     ("import ctypes\nctypes.string_at(0)\n", "killed by SIGSEGV")],
+    [
+        ("import os\nos._exit(3)\n", "exited with status 3"),
+        ("import ctypes\nctypes.string_at(0)\n", "killed by SIGSEGV"),
+    ],
 )
 def test_a_crashing_file_is_reported(tmp_path, text, says):
     verdict = check_file(find("add-noise"), _file(tmp_path, text), time_limit=30)
@@ -221,6 +262,7 @@ def test_hints_come_one_at_a_time_and_are_remembered(tmp_path):
 def test_status_follows_the_file_and_the_recorded_checks(tmp_path):
     exercise = find("ddim-step")
     with Store(tmp_path / "p.sqlite3") as store:
+
         def status() -> str:
             return workspace.states((exercise,), store, tmp_path)[0].status
 
@@ -234,7 +276,9 @@ def test_status_follows_the_file_and_the_recorded_checks(tmp_path):
         assert workspace.passed_count(EXERCISES, store) == (1, len(EXERCISES))
         checks = store.exercise_checks("ddim-step")
         assert [(passed, duration, message) for _, passed, duration, message in checks] == [
-            (False, 500, "wrong"), (True, 250, "ok")]
+            (False, 500, "wrong"),
+            (True, 250, "ok"),
+        ]
 
 
 # --- the watcher ---------------------------------------------------------------------------------------
@@ -331,8 +375,13 @@ def _as_in_a_terminal() -> None:
 
 
 def test_ctrl_c_while_watching_exits_130_without_a_traceback():
-    process = subprocess.Popen([sys.executable, "-m", "learnapp.cli", "exercise", "cfg"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, preexec_fn=_as_in_a_terminal)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "learnapp.cli", "exercise", "cfg"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_as_in_a_terminal,
+    )
     try:
         assert process.stdout is not None
         assert "your file is" in process.stdout.readline()

@@ -48,14 +48,18 @@ def test_commands_import_only_what_they_need(argv, allowed):
 
 
 def test_the_quiz_app_never_imports_torch_or_the_demos():
-    screens = "import learnapp.tui.app, learnapp.tui.home, learnapp.tui.review, learnapp.tui.flashcards, " \
-              "learnapp.tui.choice, learnapp.tui.progress, learnapp.tui.demo, learnapp.tui.help, learnapp.tui.exercises"
+    screens = (
+        "import learnapp.tui.app, learnapp.tui.home, learnapp.tui.review, learnapp.tui.flashcards, "
+        "learnapp.tui.choice, learnapp.tui.progress, learnapp.tui.demo, learnapp.tui.help, learnapp.tui.exercises"
+    )
     assert heavy_imports(["--help"], screens) == {"textual"}
 
 
 def test_the_headless_core_imports_neither_textual_nor_torch():
-    core = "import learnapp.content, learnapp.srs, learnapp.store, learnapp.stats, learnapp.backup, " \
-           "learnapp.quiz_modes, learnapp.review_options"
+    core = (
+        "import learnapp.content, learnapp.srs, learnapp.store, learnapp.stats, learnapp.backup, "
+        "learnapp.quiz_modes, learnapp.review_options"
+    )
     assert heavy_imports(["--help"], core) == set()
 
 

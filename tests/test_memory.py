@@ -45,9 +45,18 @@ def review_card(stability: float, at) -> Card:
 
 def answer(item_id: str, at, rating: Rating, before: State | None, mode: str = FLASHCARD) -> Review:
     """A log row with a `before` card in state `before` (None: a first review)."""
-    before_card = None if before is None else Card(
-        card_id=0, state=before, step=None if before == State.Review else 0, stability=3.0, difficulty=5.0,
-        due=at, last_review=at - timedelta(days=3),
+    before_card = (
+        None
+        if before is None
+        else Card(
+            card_id=0,
+            state=before,
+            step=None if before == State.Review else 0,
+            stability=3.0,
+            difficulty=5.0,
+            due=at,
+            last_review=at - timedelta(days=3),
+        )
     )
     return Review(item_id, at, rating, 3000, before_card, review_card(4.0, at), mode)
 
@@ -91,8 +100,24 @@ def test_version_2_file_keeps_every_review_as_a_flashcard(tmp_path):
     db.executescript(V2_SCHEMA)
     day, t0 = 86_400_000_000, 1_740_000_000_000_000
     rows = [
-        (item, t0 + n * day, rating, 1000 + n, None, None, None, None, None, None, 2, None, 3.0, 5.0,
-         t0 + (n + 3) * day, t0 + n * day)
+        (
+            item,
+            t0 + n * day,
+            rating,
+            1000 + n,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            2,
+            None,
+            3.0,
+            5.0,
+            t0 + (n + 3) * day,
+            t0 + n * day,
+        )
         for n, (item, rating) in enumerate([("a", 3), ("a", 1), ("b", 4), ("c", 2), ("a", 3)])
     ]
     db.executemany(f"INSERT INTO revlog VALUES (NULL, {', '.join('?' * 16)})", rows)
@@ -114,8 +139,9 @@ def test_version_2_file_keeps_every_review_as_a_flashcard(tmp_path):
 
 
 def test_export_import_round_trips_the_mode_and_reads_version_1_exports(store, tmp_path):
-    store.merge_reviews([answer("t1-001", START, Rating.Good, None, CHOICE),
-                         answer("t1-002", START, Rating.Again, None, FLASHCARD)])
+    store.merge_reviews(
+        [answer("t1-001", START, Rating.Good, None, CHOICE), answer("t1-002", START, Rating.Again, None, FLASHCARD)]
+    )
     path = tmp_path / "log.jsonl"
     export_log(store, path)
     with Store(tmp_path / "other.sqlite3") as other:
@@ -148,10 +174,13 @@ def test_the_fit_beats_the_defaults_on_held_out_reviews_and_is_adopted(store):
     assert fit.fitted.reviews >= 1000  # held-out spaced reviews, on cards the fit never saw
     # towards the simulated learner, who forgets much faster than FSRS's defaults assume
     held_out = list(optimize.histories(store).values())
-    mean = {name: sum(p for p, _ in pairs) / len(pairs) for name, pairs in (
-        ("default", optimize.predictions(DEFAULT_PARAMETERS, held_out)),
-        ("fitted", optimize.predictions(fit.parameters, held_out)),
-    )}
+    mean = {
+        name: sum(p for p, _ in pairs) / len(pairs)
+        for name, pairs in (
+            ("default", optimize.predictions(DEFAULT_PARAMETERS, held_out)),
+            ("fitted", optimize.predictions(fit.parameters, held_out)),
+        )
+    }
     assert mean["fitted"] < mean["default"]
     assert scheduler_for(store).parameters == pytest.approx(fit.parameters)
     assert Session(small_deck(), store).fsrs.parameters == pytest.approx(fit.parameters)
@@ -173,7 +202,7 @@ def test_fitted_parameters_are_kept_only_when_they_predict_better(store):
     assert fit.adopted and store.memory_model().parameters == pytest.approx(TRUE_PARAMETERS)
     assert store.memory_model().figures["fitted"]["log_loss"] == fit.fitted.log_loss
     # a later fit that beats the defaults but not the one in use changes nothing
-    between = tuple((t + d) / 2 for t, d in zip(TRUE_PARAMETERS, DEFAULT_PARAMETERS))
+    between = tuple((t + d) / 2 for t, d in zip(TRUE_PARAMETERS, DEFAULT_PARAMETERS, strict=True))
     fit = optimize.optimize(store, utc(2026, 1, 3), fitter_of(between))
     assert fit.current is not None and not fit.adopted
     assert store.memory_model().parameters == pytest.approx(TRUE_PARAMETERS)
@@ -205,18 +234,20 @@ def test_below_the_minimum_the_learner_is_told_how_far_they_are(store, capsys):
 def test_the_minimum_is_the_optimizers_own():
     from fsrs import optimizer  # imports torch: only this test and --optimize do
 
-    assert optimize.MIN_SPACED == optimizer.mini_batch_size and optimize.MAX_HISTORY == optimizer.max_seq_len
+    assert optimizer.mini_batch_size == optimize.MIN_SPACED and optimizer.max_seq_len == optimize.MAX_HISTORY
 
 
 def test_multiple_choice_answers_are_left_out_of_fitting(store):
     day = timedelta(days=1)
-    store.merge_reviews([
-        answer("t1-001", START, Rating.Good, None),
-        answer("t1-001", START + 2 * day, Rating.Good, State.Review, CHOICE),
-        answer("t1-001", START + 5 * day, Rating.Again, State.Review),
-        answer("t1-002", START, Rating.Good, None, CHOICE),
-        answer("t1-002", START + 3 * day, Rating.Good, State.Review, CHOICE),
-    ])
+    store.merge_reviews(
+        [
+            answer("t1-001", START, Rating.Good, None),
+            answer("t1-001", START + 2 * day, Rating.Good, State.Review, CHOICE),
+            answer("t1-001", START + 5 * day, Rating.Again, State.Review),
+            answer("t1-002", START, Rating.Good, None, CHOICE),
+            answer("t1-002", START + 3 * day, Rating.Good, State.Review, CHOICE),
+        ]
+    )
     assert optimize.histories(store) == {"t1-001": [(START, Rating.Good), (START + 5 * day, Rating.Again)]}
     assert optimize.spaced_reviews(store) == 1
 
@@ -235,20 +266,22 @@ def test_optimize_reports_default_and_fitted_figures(store, capsys, monkeypatch)
 
 def test_true_retention_counts_due_flashcard_reviews_only(store):
     day = timedelta(days=1)
-    store.merge_reviews([
-        # week of 6 January: three due reviews recalled, one forgotten
-        answer("a", START, Rating.Good, State.Review),
-        answer("b", START + day, Rating.Hard, State.Review),
-        answer("c", START + 2 * day, Rating.Easy, State.Review),
-        answer("d", START + 3 * day, Rating.Again, State.Review),
-        # not due reviews of Review cards, or not recall: left out
-        answer("e", START, Rating.Again, State.Learning),
-        answer("f", START, Rating.Again, State.Relearning),
-        answer("g", START, Rating.Good, None),
-        answer("h", START + day, Rating.Again, State.Review, CHOICE),
-        # week of 13 January: one recalled
-        answer("a", START + 8 * day, Rating.Good, State.Review),
-    ])
+    store.merge_reviews(
+        [
+            # week of 6 January: three due reviews recalled, one forgotten
+            answer("a", START, Rating.Good, State.Review),
+            answer("b", START + day, Rating.Hard, State.Review),
+            answer("c", START + 2 * day, Rating.Easy, State.Review),
+            answer("d", START + 3 * day, Rating.Again, State.Review),
+            # not due reviews of Review cards, or not recall: left out
+            answer("e", START, Rating.Again, State.Learning),
+            answer("f", START, Rating.Again, State.Relearning),
+            answer("g", START, Rating.Good, None),
+            answer("h", START + day, Rating.Again, State.Review, CHOICE),
+            # week of 13 January: one recalled
+            answer("a", START + 8 * day, Rating.Good, State.Review),
+        ]
+    )
     now = START + 9 * day
     weeks = stats.retention(store, now, BERLIN, "week", 3)
     assert [w.start for w in weeks] == [date(2024, 12, 30), date(2025, 1, 6), date(2025, 1, 13)]
@@ -256,7 +289,8 @@ def test_true_retention_counts_due_flashcard_reviews_only(store):
     assert weeks[0].rate is None and weeks[1].rate == 0.75 and weeks[2].rate == 1.0
     months = stats.retention(store, now, BERLIN, "month", 2)
     assert [(m.start, m.days, m.recalled, m.reviews) for m in months] == [
-        (date(2024, 12, 1), 31, 0, 0), (date(2025, 1, 1), 31, 4, 5)
+        (date(2024, 12, 1), 31, 0, 0),
+        (date(2025, 1, 1), 31, 4, 5),
     ]
     figures = stats.progress(small_deck(), store, now, BERLIN).to_dict()["true_retention"]
     assert figures["desired"] == 0.9 and figures["weeks"][-2]["rate"] == 0.75
@@ -302,8 +336,9 @@ def test_plot_draws_the_heatmap_with_data(store, tmp_path):
 def test_a_card_becomes_a_leech_at_the_threshold(store):
     deck = small_deck()
     day = timedelta(days=1)
-    store.merge_reviews([answer("t1-001", START + n * day, Rating.Again, State.Review)
-                         for n in range(LEECH_LAPSES - 1)])
+    store.merge_reviews(
+        [answer("t1-001", START + n * day, Rating.Again, State.Review) for n in range(LEECH_LAPSES - 1)]
+    )
     store.merge_reviews([answer("t1-001", START + 20 * day, Rating.Again, State.Learning)])  # not a lapse
     assert not is_leech(store, "t1-001") and leeches(deck, store) == []
     store.merge_reviews([answer("t1-001", START + 30 * day, Rating.Again, State.Review)])
@@ -314,8 +349,15 @@ def test_a_card_becomes_a_leech_at_the_threshold(store):
 
 
 def test_a_leech_with_a_figure_offers_it():
-    item = Item(id="x-1", source=1, topic="x", question="Q?", answer="A.", distractors=("a", "b", "c"),
-                figure="noise-corruption/corruption_grid.png")
+    item = Item(
+        id="x-1",
+        source=1,
+        topic="x",
+        question="Q?",
+        answer="A.",
+        distractors=("a", "b", "c"),
+        figure="noise-corruption/corruption_grid.png",
+    )
     deck = Deck((Topic(id="x", title="X", demo="noise-corruption", items=(item,)),))
     assert remedy(deck, "x-1").figure == "noise-corruption/corruption_grid.png"
 
@@ -344,22 +386,39 @@ def test_suspended_cards_never_enter_the_queue(store):
 
 def browser_deck() -> Deck:
     def item(n: int, topic: str, question: str, answer: str, tags: tuple[str, ...] = ()) -> Item:
-        return Item(id=f"dm-{n:03d}", source=n, topic=topic, question=question, answer=answer,
-                    distractors=("x", "y", "z"), tags=tags)
+        return Item(
+            id=f"dm-{n:03d}",
+            source=n,
+            topic=topic,
+            question=question,
+            answer=answer,
+            distractors=("x", "y", "z"),
+            tags=tags,
+        )
 
     basics = (
         item(1, "basics", "What are diffusion models?", "Generative models that refine noise."),
-        item(2, "basics", "What does the noise scheduler do?", "It sets how much noise each step adds.",
-             ("scheduler",)),
+        item(
+            2, "basics", "What does the noise scheduler do?", "It sets how much noise each step adds.", ("scheduler",)
+        ),
         item(3, "basics", "Why normalise images?", "So pixel values sit in (-1, 1).", ("preprocessing",)),
     )
     guidance = (
-        item(4, "guidance", "What is classifier-free guidance?", "Mixing conditional and unconditional noise "
-             "predictions.", ("cfg",)),
+        item(
+            4,
+            "guidance",
+            "What is classifier-free guidance?",
+            "Mixing conditional and unconditional noise predictions.",
+            ("cfg",),
+        ),
         item(5, "guidance", "What does the guidance scale change?", "How strongly the prompt steers sampling."),
     )
-    return Deck((Topic(id="basics", title="Basics", demo="noise-corruption", items=basics),
-                 Topic(id="guidance", title="Guidance", demo="guidance", items=guidance)))
+    return Deck(
+        (
+            Topic(id="basics", title="Basics", demo="noise-corruption", items=basics),
+            Topic(id="guidance", title="Guidance", demo="guidance", items=guidance),
+        )
+    )
 
 
 def ids(found) -> list[str]:
@@ -388,8 +447,9 @@ def test_search_filters_by_topic_state_flag_leech_and_suspension(store):
     session.answer(Rating.Again)  # dm-002 -> learning
     store.set_flags("dm-004", START, flagged=True)
     store.set_flags("dm-005", START, suspended=True)
-    store.merge_reviews([answer("dm-003", START + timedelta(days=n), Rating.Again, State.Review)
-                         for n in range(1, LEECH_LAPSES + 1)])
+    store.merge_reviews(
+        [answer("dm-003", START + timedelta(days=n), Rating.Again, State.Review) for n in range(1, LEECH_LAPSES + 1)]
+    )
     index = CardIndex(deck, store)
     assert ids(index.search(topic="guidance")) == ["dm-004", "dm-005"]
     assert ids(index.search(state="review")) == ["dm-001", "dm-003"]

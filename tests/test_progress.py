@@ -218,8 +218,8 @@ def mutate(lines: list[str], how: str) -> list[str]:
     elif how == "state":
         record["after"]["state"] = 0
     elif how == "json":
-        return lines[:4] + ['{"item": "dm-001",'] + lines[5:]
-    return lines[:4] + [json.dumps(record)] + lines[5:]
+        return [*lines[:4], '{"item": "dm-001",', *lines[5:]]
+    return [*lines[:4], json.dumps(record), *lines[5:]]
 
 
 @pytest.mark.parametrize("how", ["rating", "missing", "unknown", "time", "naive", "state", "json"])
@@ -266,7 +266,8 @@ def test_corrupt_database_message_from_the_command(tmp_path):
     (data / "progress.sqlite3").write_bytes(b"garbage" * 1000)
     result = subprocess.run(
         [sys.executable, "-m", "learnapp.cli", "--data-dir", str(data), "progress"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith("learnapp: error: ") and result.stderr.count("\n") == 1
@@ -343,8 +344,9 @@ def test_dry_run_says_what_would_be_added_and_changes_nothing(capsys, tmp_path, 
     Store(default_path(target)).close()
     files = {p.name: p.read_bytes() for p in target.iterdir()}
 
-    code, out, _ = run(capsys, "--data-dir", str(target), "progress", "--import", str(backup), "--dry-run",
-                       "--allow-unknown-ids")
+    code, out, _ = run(
+        capsys, "--data-dir", str(target), "progress", "--import", str(backup), "--dry-run", "--allow-unknown-ids"
+    )
     assert code == 0 and out == (
         f"would add {reviews} review(s) of {items} item(s) in the deck and 2 review(s) of 2 item(s) not in it "
         "(other-000: 1, other-001: 1); 0 already there; nothing was changed (dry run)\n"

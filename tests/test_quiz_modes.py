@@ -58,8 +58,14 @@ def test_the_help_lists_every_mode_and_its_keys():
 async def test_the_home_key_of_each_mode_starts_it_on_the_selected_topic(tmp_path, mode):
     deck = load_deck()
     with Store(tmp_path / "progress.sqlite3") as store:
-        app = LearnApp(deck, store, runs_dir=tmp_path / "runs", clock=FakeClock(utc(2026, 3, 2, 12, 0)),
-                       rng=random.Random(7), image_widget=halfblock_image_widget())
+        app = LearnApp(
+            deck,
+            store,
+            runs_dir=tmp_path / "runs",
+            clock=FakeClock(utc(2026, 3, 2, 12, 0)),
+            rng=random.Random(7),
+            image_widget=halfblock_image_widget(),
+        )
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.press("down", mode.home_key)
             await pilot.pause()
@@ -78,9 +84,15 @@ async def test_each_mode_logs_its_answers_under_its_own_mode(tmp_path, mode):
     assert mode.logged_as in LOGGED_MODES
     deck = load_deck()
     with Store(tmp_path / "progress.sqlite3") as store:
-        app = LearnApp(deck, store, runs_dir=tmp_path / "runs", clock=FakeClock(utc(2026, 3, 2, 12, 0)),
-                       rng=random.Random(7), image_widget=halfblock_image_widget(),
-                       start=ReviewOptions(mode=mode.name))
+        app = LearnApp(
+            deck,
+            store,
+            runs_dir=tmp_path / "runs",
+            clock=FakeClock(utc(2026, 3, 2, 12, 0)),
+            rng=random.Random(7),
+            image_widget=halfblock_image_widget(),
+            start=ReviewOptions(mode=mode.name),
+        )
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.pause()
             # flashcards: reveal, then Good; choice: pick the first option (right or wrong, it is logged)

@@ -38,8 +38,9 @@ def store(tmp_path):
 def review_card(store: Store, item_id: str, due, stability: float = 5.0) -> None:
     """Put a card in Review state, due at `due`, as if it had been answered once."""
     last = due - timedelta(days=3)
-    card = Card(card_id=0, state=State.Review, step=None, stability=stability, difficulty=5.0,
-                due=due, last_review=last)
+    card = Card(
+        card_id=0, state=State.Review, step=None, stability=stability, difficulty=5.0, due=due, last_review=last
+    )
     store.record(Review(item_id, last, Rating.Good, 1000, store.card(item_id), card))
 
 
@@ -163,10 +164,17 @@ def test_items_gone_from_the_deck_are_not_queued_but_keep_their_history(store):
 
 def test_interval_labels():
     cases = {
-        timedelta(seconds=30): "30s", timedelta(minutes=1): "1m", timedelta(minutes=5, seconds=30): "6m",
-        timedelta(minutes=10): "10m", timedelta(hours=1, minutes=30): "1.5h", timedelta(hours=5): "5h",
-        timedelta(days=1): "1d", timedelta(days=3): "3d", timedelta(days=45): "1.5mo",
-        timedelta(days=60): "2mo", timedelta(days=438): "1.2y",
+        timedelta(seconds=30): "30s",
+        timedelta(minutes=1): "1m",
+        timedelta(minutes=5, seconds=30): "6m",
+        timedelta(minutes=10): "10m",
+        timedelta(hours=1, minutes=30): "1.5h",
+        timedelta(hours=5): "5h",
+        timedelta(days=1): "1d",
+        timedelta(days=3): "3d",
+        timedelta(days=45): "1.5mo",
+        timedelta(days=60): "2mo",
+        timedelta(days=438): "1.2y",
     }
     assert {td: format_interval(td) for td in cases} == cases
 
@@ -239,7 +247,12 @@ def test_a_due_learning_card_goes_before_the_rest_of_the_queue(store):
     # Again: due 1 minute after the answer; each answer takes two, so an Again card is due
     # once the next card is answered, and comes back before the rest of the queue.
     assert run_session(session, clock, timedelta(minutes=2)) == [
-        "t1-001", "t1-002", "t1-001", "t1-002", "t1-003", "t1-003",
+        "t1-001",
+        "t1-002",
+        "t1-001",
+        "t1-002",
+        "t1-003",
+        "t1-003",
     ]
 
 

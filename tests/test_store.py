@@ -3,6 +3,7 @@ and the faults it must survive (kill -9, two writers)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import sqlite3
@@ -55,8 +56,15 @@ def test_new_file_is_wal_versioned_and_marked_as_ours(tmp_path):
 
 def test_cards_and_reviews_round_trip_exactly(tmp_path):
     moment = utc(2025, 3, 1, 9, 15, 7, 123457)
-    card = Card(card_id=0, state=State.Relearning, step=0, stability=0.1234567890123,
-                difficulty=7.000000000001, due=moment + timedelta(minutes=10), last_review=moment)
+    card = Card(
+        card_id=0,
+        state=State.Relearning,
+        step=0,
+        stability=0.1234567890123,
+        difficulty=7.000000000001,
+        due=moment + timedelta(minutes=10),
+        last_review=moment,
+    )
     review = Review("x-1", moment, Rating.Again, 4321, None, card)
     with Store(tmp_path / "p.sqlite3") as store:
         store.record(review)
@@ -146,9 +154,8 @@ def test_damaged_pages_give_a_clear_error_not_a_traceback(tmp_path):
     assert len(data) > 4 * 4096
     data[4096:] = b"\xff" * (len(data) - 4096)  # every page after the first overwritten
     path.write_bytes(bytes(data))
-    with pytest.raises(UserError, match="damaged"):
-        with Store(path) as store:
-            list(store.reviews())
+    with pytest.raises(UserError, match="damaged"), Store(path) as store:
+        list(store.reviews())
     assert path.read_bytes() == data
 
 
@@ -158,9 +165,8 @@ def test_a_writer_that_holds_the_lock_too_long_gives_a_busy_message(tmp_path):
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     try:
-        with Store(path, busy_timeout=0.05) as store:
-            with pytest.raises(UserError, match="busy"):
-                store.rebuild_cards()
+        with Store(path, busy_timeout=0.05) as store, pytest.raises(UserError, match="busy"):
+            store.rebuild_cards()
     finally:
         blocker.execute("ROLLBACK")
 
@@ -193,10 +199,30 @@ def test_version_1_file_is_backed_up_and_migrated(tmp_path):
     rows = [
         # a: new -> review -> lapse (Again in Review) -> relearning ; b: one answer
         ("a", t0, 3, 900, None, None, None, None, None, None, 2, None, 3.0, 5.0, t0 + 3 * day, t0),
-        ("a", t0 + 3 * day, 1, 800, 2, None, 3.0, 5.0, t0 + 3 * day, t0, 3, 0, 1.0, 6.0, t0 + 3 * day + 600_000_000, t0 + 3 * day),
+        (
+            "a",
+            t0 + 3 * day,
+            1,
+            800,
+            2,
+            None,
+            3.0,
+            5.0,
+            t0 + 3 * day,
+            t0,
+            3,
+            0,
+            1.0,
+            6.0,
+            t0 + 3 * day + 600_000_000,
+            t0 + 3 * day,
+        ),
         ("b", t0, 4, 700, None, None, None, None, None, None, 2, None, 8.0, 3.0, t0 + 8 * day, t0),
     ]
-    db.executemany(f"INSERT INTO revlog (item_id, reviewed_at, rating, duration_ms, {', '.join(f'before_{c}' for c in ('state', 'step', 'stability', 'difficulty', 'due', 'last_review'))}, {', '.join(f'after_{c}' for c in ('state', 'step', 'stability', 'difficulty', 'due', 'last_review'))}) VALUES ({', '.join('?' * 16)})", rows)
+    db.executemany(
+        f"INSERT INTO revlog (item_id, reviewed_at, rating, duration_ms, {', '.join(f'before_{c}' for c in ('state', 'step', 'stability', 'difficulty', 'due', 'last_review'))}, {', '.join(f'after_{c}' for c in ('state', 'step', 'stability', 'difficulty', 'due', 'last_review'))}) VALUES ({', '.join('?' * 16)})",
+        rows,
+    )
     db.execute("INSERT INTO cards VALUES ('a', 3, 0, 1.0, 6.0, ?, ?)", (t0 + 3 * day + 600_000_000, t0 + 3 * day))
     db.execute("INSERT INTO cards VALUES ('b', 2, NULL, 8.0, 3.0, ?, ?)", (t0 + 8 * day, t0))
     db.commit()
@@ -296,7 +322,8 @@ def child(path, go, tag: int, count: int) -> subprocess.Popen:
     session (and so its queue) is built, then the number of answers committed so far."""
     process = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(path), str(go), str(tag), str(count)],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout.readline() == "ready\n"
     return process
@@ -349,7 +376,7 @@ def test_two_processes_answering_at_once_lose_nothing(tmp_path):
         assert any({r.duration_ms for r in chain} == {1, 2} for chain in by_item.values())
         for item_id, chain in by_item.items():
             assert chain[0].before is None
-            assert all(b.before == a.after for a, b in zip(chain, chain[1:]))
+            assert all(b.before == a.after for a, b in itertools.pairwise(chain))
             assert store.card(item_id) == chain[-1].after
             assert store.counters(item_id)[0] == len(chain)
 
@@ -362,7 +389,7 @@ def test_full_disk_refuses_the_answer_and_keeps_the_earlier_ones(tmp_path):
         pages = store._db.execute("PRAGMA page_count").fetchone()[0]
         store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full
         answered = 1
-        with pytest.raises(UserError, match="cannot write .*full"):
+        with pytest.raises(UserError, match=r"cannot write .*full"):
             while answered < 300:  # a new page is needed within a few dozen answers
                 session.answer(Rating.Easy)
                 answered += 1

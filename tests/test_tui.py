@@ -43,7 +43,12 @@ def clock():
 
 def make_app(deck, store, clock, tmp_path, start=None) -> LearnApp:
     return LearnApp(
-        deck, store, runs_dir=tmp_path / "runs", start=start, clock=clock, rng=random.Random(7),
+        deck,
+        store,
+        runs_dir=tmp_path / "runs",
+        start=start,
+        clock=clock,
+        rng=random.Random(7),
         image_widget=halfblock_image_widget(),
     )
 
@@ -249,8 +254,9 @@ async def test_demo_screen_shows_the_newest_run(deck, store, clock, tmp_path):
         run = tmp_path / "runs" / "unet-training" / stamp
         run.mkdir(parents=True)
         Image.new("RGB", (64, 32), "white").save(run / "loss_curves.png")
-        (run / "metrics.json").write_text(json.dumps({"status": "complete", "device": {"name": "cpu"},
-                                                      "metrics": {"final_loss": loss}}))
+        (run / "metrics.json").write_text(
+            json.dumps({"status": "complete", "device": {"name": "cpu"}, "metrics": {"final_loss": loss}})
+        )
     app = make_app(deck, store, clock, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("down", "down", "d")
@@ -284,7 +290,8 @@ async def test_a_damaged_image_in_a_run_folder_is_a_placeholder_with_its_path(de
 
 
 async def test_at_80x24_the_verdict_and_the_right_answer_stay_in_view_with_long_options(
-        deck, store, clock, tmp_path, monkeypatch):
+    deck, store, clock, tmp_path, monkeypatch
+):
     """Four options of 200 characters fill the card: the verdict after a wrong pick is still on screen."""
     from learnapp.srs import MultipleChoice
 

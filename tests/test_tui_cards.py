@@ -39,8 +39,14 @@ def clock():
 
 def make_app(deck, store, clock, tmp_path, start=None, image_widget=None) -> LearnApp:
     return LearnApp(
-        deck, store, runs_dir=tmp_path / "runs", start=start, clock=clock, rng=random.Random(7),
-        image_widget=image_widget or halfblock_image_widget(), formula_cache=tmp_path / "formulas",
+        deck,
+        store,
+        runs_dir=tmp_path / "runs",
+        start=start,
+        clock=clock,
+        rng=random.Random(7),
+        image_widget=image_widget or halfblock_image_widget(),
+        formula_cache=tmp_path / "formulas",
     )
 
 
@@ -53,10 +59,24 @@ def make_leech(store: Store, item_id: str, due) -> None:
     reviews = []
     for n in range(LEECH_LAPSES):
         at = due - timedelta(days=10 * (LEECH_LAPSES - n))
-        before = Card(card_id=0, state=State.Review, step=None, stability=3.0, difficulty=5.0, due=at,
-                      last_review=at - timedelta(days=3))
-        after = Card(card_id=0, state=State.Review, step=None, stability=3.0, difficulty=5.0,
-                     due=due if n == LEECH_LAPSES - 1 else at + timedelta(days=3), last_review=at)
+        before = Card(
+            card_id=0,
+            state=State.Review,
+            step=None,
+            stability=3.0,
+            difficulty=5.0,
+            due=at,
+            last_review=at - timedelta(days=3),
+        )
+        after = Card(
+            card_id=0,
+            state=State.Review,
+            step=None,
+            stability=3.0,
+            difficulty=5.0,
+            due=due if n == LEECH_LAPSES - 1 else at + timedelta(days=3),
+            last_review=at,
+        )
         reviews.append(Review(item_id, at, Rating.Again, 3000, before, after))
     store.merge_reviews(reviews)
 
@@ -93,8 +113,9 @@ async def test_multiple_choice_options_show_formulas_as_unicode(deck, store, clo
 async def test_a_graphics_terminal_gets_the_formulas_as_pictures_after_the_card(deck, store, clock, tmp_path):
     from textual_image.widget import SixelImage
 
-    app = make_app(deck, store, clock, tmp_path, ReviewOptions(item_ids=(FORMULA_CARD,), cram=True),
-                   image_widget=SixelImage)
+    app = make_app(
+        deck, store, clock, tmp_path, ReviewOptions(item_ids=(FORMULA_CARD,), cram=True), image_widget=SixelImage
+    )
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("space")
@@ -111,8 +132,9 @@ async def test_a_formula_cache_that_cannot_be_written_leaves_the_unicode_text(de
     from textual_image.widget import SixelImage
 
     (tmp_path / "formulas").write_text("a file where the cache folder should be")
-    app = make_app(deck, store, clock, tmp_path, ReviewOptions(item_ids=(FORMULA_CARD,), cram=True),
-                   image_widget=SixelImage)
+    app = make_app(
+        deck, store, clock, tmp_path, ReviewOptions(item_ids=(FORMULA_CARD,), cram=True), image_widget=SixelImage
+    )
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("space")

@@ -51,17 +51,26 @@ class FakeCheck:
         self.calls.append((exercise.name, path.read_text(encoding="utf-8")))
         if kind == "passed":
             return Verdict(exercise.name, "passed", "all 6 cases match", seconds=0.01)
-        return Verdict(exercise.name, "failed", "case t=10: values differ",
-                       "expected tensor (2, 3) torch.float32\n"
-                       "got tensor (2, 3) torch.float32, max |diff| 0.5 at (0, 1)",
-                       seconds=0.01)
+        return Verdict(
+            exercise.name,
+            "failed",
+            "case t=10: values differ",
+            "expected tensor (2, 3) torch.float32\ngot tensor (2, 3) torch.float32, max |diff| 0.5 at (0, 1)",
+            seconds=0.01,
+        )
 
 
 def make_app(deck, store, tmp_path, check=None, start=None, deck_override: Deck | None = None) -> LearnApp:
     return LearnApp(
-        deck_override or deck, store, runs_dir=tmp_path / "runs", start=start,
-        clock=FakeClock(utc(2026, 3, 2, 12, 0)), rng=random.Random(7), image_widget=halfblock_image_widget(),
-        data_dir=tmp_path / "data", exercise_check=check,
+        deck_override or deck,
+        store,
+        runs_dir=tmp_path / "runs",
+        start=start,
+        clock=FakeClock(utc(2026, 3, 2, 12, 0)),
+        rng=random.Random(7),
+        image_widget=halfblock_image_widget(),
+        data_dir=tmp_path / "data",
+        exercise_check=check,
     )
 
 
@@ -194,8 +203,9 @@ async def test_a_card_rated_again_offers_its_exercise(deck, store, tmp_path):
     topic = deck.topic("from-scratch")
     linked = dataclasses.replace(topic, items=tuple(item for item in topic.items if item.exercise))
     first = linked.items[0]
-    app = make_app(deck, store, tmp_path, FakeCheck("failed"), start=ReviewOptions(new_per_day=5),
-                   deck_override=Deck((linked,)))
+    app = make_app(
+        deck, store, tmp_path, FakeCheck("failed"), start=ReviewOptions(new_per_day=5), deck_override=Deck((linked,))
+    )
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert not app.screen.query_one("#offer").display

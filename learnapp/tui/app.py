@@ -89,14 +89,24 @@ class LearnApp(App[None]):
         while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
             self.pop_screen()
         if not isinstance(self.screen, HomeScreen):
-            self.push_screen(HomeScreen(self.deck, self.store, clock=self.clock, new_per_day=self.new_per_day,
-                                        exercises=self.exercises))
+            self.push_screen(
+                HomeScreen(
+                    self.deck, self.store, clock=self.clock, new_per_day=self.new_per_day, exercises=self.exercises
+                )
+            )
 
     def open_review(self, options: ReviewOptions) -> None:
         """A review session over the options' topics (all if none); home when it is dismissed."""
         screen_class = review_screen_class(options.quiz_mode)
-        screen = screen_class(self.deck, self.store, options, clock=self.clock, rng=self.rng,
-                              image_widget=self.image_widget, formula_cache=self.formula_cache)
+        screen = screen_class(
+            self.deck,
+            self.store,
+            options,
+            clock=self.clock,
+            rng=self.rng,
+            image_widget=self.image_widget,
+            formula_cache=self.formula_cache,
+        )
         self.push_screen(screen, callback=lambda _: self.show_home())
 
     def on_open_review(self, message: messages.OpenReview) -> None:
@@ -112,8 +122,16 @@ class LearnApp(App[None]):
         self.push_screen(BrowserScreen(self.deck, self.store, clock=self.clock, new_per_day=self.new_per_day))
 
     def on_open_exercises(self, message: messages.OpenExercises) -> None:
-        self.push_screen(ExercisesScreen(self.exercises, self.deck, self.store, data_dir=self.data_dir,
-                                         check=self.exercise_check, open_name=message.name))
+        self.push_screen(
+            ExercisesScreen(
+                self.exercises,
+                self.deck,
+                self.store,
+                data_dir=self.data_dir,
+                check=self.exercise_check,
+                open_name=message.name,
+            )
+        )
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

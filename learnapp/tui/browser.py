@@ -49,8 +49,9 @@ class BrowserScreen(Screen[None]):
         with Vertical(id="browser"):
             yield Input(id="query", placeholder="search the questions, answers, tags and ids (typos are forgiven)")
             with Horizontal(id="filters"):
-                yield Select[str]([(topic.title, topic.id) for topic in self.deck.topics], id="topic-filter",
-                                  prompt="every topic")
+                yield Select[str](
+                    [(topic.title, topic.id) for topic in self.deck.topics], id="topic-filter", prompt="every topic"
+                )
                 yield Select[str]([(state, state) for state in STATES], id="state-filter", prompt="every state")
                 for name in TOGGLES:
                     yield Checkbox(name, id=f"only-{name}", compact=True)
@@ -85,13 +86,21 @@ class BrowserScreen(Screen[None]):
         table.clear()
         for card in found[:SHOWN]:
             due = card.due.astimezone().strftime("%Y-%m-%d") if card.due else "-"
-            table.add_row(card.item.id, card.item.topic, card.state, due, card.marks,
-                          " ".join(to_unicode(card.item.question).split()), key=card.item.id)
+            table.add_row(
+                card.item.id,
+                card.item.topic,
+                card.state,
+                due,
+                card.marks,
+                " ".join(to_unicode(card.item.question).split()),
+                key=card.item.id,
+            )
         if keep is not None and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep))
         more = f", the first {SHOWN} shown" if len(found) > SHOWN else ""
         self.query_one("#found", Static).update(
-            f"{len(found)} card(s){more} · Enter: its history · F flagged, S suspended, L leech")
+            f"{len(found)} card(s){more} · Enter: its history · F flagged, S suspended, L leech"
+        )
         self.refresh_bindings()
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -116,12 +125,18 @@ class BrowserScreen(Screen[None]):
         entries = history(self.store, item_id)
         self.query_one("#card-detail", Static).update(
             f"{item_id}: {' '.join(to_unicode(item.question).split())}\n{reps} answer(s), {lapses} lapse(s)"
-            + ("" if entries else " · never reviewed"))
+            + ("" if entries else " · never reviewed")
+        )
         table = self.query_one("#history", DataTable)
         table.clear()
         for entry in entries:
-            table.add_row(entry.reviewed_at.astimezone().strftime("%Y-%m-%d %H:%M"), entry.mode, entry.rating.name,
-                          format_interval(entry.interval), entry.state_after)
+            table.add_row(
+                entry.reviewed_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+                entry.mode,
+                entry.rating.name,
+                format_interval(entry.interval),
+                entry.state_after,
+            )
         table.display = bool(entries)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -155,8 +170,7 @@ class BrowserScreen(Screen[None]):
             return
         queue = build_queue(self.deck, self.store, self.clock(), new_per_day=self.new_per_day, item_ids=(item_id,))
         # a card not due today (or suspended) is practised: reviewing it early would move its schedule
-        self.post_message(OpenReview(ReviewOptions(item_ids=(item_id,), cram=not queue,
-                                                   new_per_day=self.new_per_day)))
+        self.post_message(OpenReview(ReviewOptions(item_ids=(item_id,), cram=not queue, new_per_day=self.new_per_day)))
 
     def action_demo(self) -> None:
         item_id = self.selected()

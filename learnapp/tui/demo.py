@@ -55,8 +55,7 @@ class DemoScreen(Screen[None]):
             super().__init__()
             self.outcome = outcome
 
-    def __init__(self, demo: str, deck: Deck, runs_dir: Path, *,
-                 image_widget: Callable[[], ImageWidget]) -> None:
+    def __init__(self, demo: str, deck: Deck, runs_dir: Path, *, image_widget: Callable[[], ImageWidget]) -> None:
         super().__init__()
         self.demo = demo
         self.deck = deck
@@ -126,8 +125,10 @@ class DemoScreen(Screen[None]):
 
         def report(stage: str, done: int, total: int, note: str = "") -> None:
             # nobody is looking any more (the screen was left, the app is closing): stop here
-            if self._left.is_set() or worker.is_cancelled or not self.post_message(
-                self.Reported(stage, done, total, note)
+            if (
+                self._left.is_set()
+                or worker.is_cancelled
+                or not self.post_message(self.Reported(stage, done, total, note))
             ):
                 raise KeyboardInterrupt
 

@@ -52,8 +52,16 @@ class ExercisesScreen(Screen[None]):
             super().__init__()
             self.verdict = verdict
 
-    def __init__(self, exercises: tuple[Exercise, ...], deck: Deck, store: Store, *, data_dir: Path | None,
-                 check: Check, open_name: str | None = None) -> None:
+    def __init__(
+        self,
+        exercises: tuple[Exercise, ...],
+        deck: Deck,
+        store: Store,
+        *,
+        data_dir: Path | None,
+        check: Check,
+        open_name: str | None = None,
+    ) -> None:
         super().__init__()
         order = [topic.id for topic in deck.topics]
         rank = {topic: n for n, topic in enumerate(order)}
@@ -227,8 +235,9 @@ class ExercisesScreen(Screen[None]):
     def action_check(self) -> None:
         exercise = self.current()
         path = self.start_file(exercise)
-        self.run_worker(lambda: self.run_check(exercise, path), name=f"check {exercise.name}", group="check",
-                        thread=True)
+        self.run_worker(
+            lambda: self.run_check(exercise, path), name=f"check {exercise.name}", group="check", thread=True
+        )
 
     def action_hint(self) -> None:
         workspace.next_hint(self.current(), self.store)

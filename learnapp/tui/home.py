@@ -32,8 +32,9 @@ class HomeScreen(Screen[None]):
         Binding("e", "exercise", "Exercise"),
     ]
 
-    def __init__(self, deck: Deck, store: Store, *, clock: Clock, new_per_day: int,
-                 exercises: tuple[Exercise, ...] = ()) -> None:
+    def __init__(
+        self, deck: Deck, store: Store, *, clock: Clock, new_per_day: int, exercises: tuple[Exercise, ...] = ()
+    ) -> None:
         super().__init__()
         self.deck = deck
         self.store = store
@@ -64,9 +65,11 @@ class HomeScreen(Screen[None]):
         table.clear()
         total = figures.total
         table.add_row("All topics", str(total.new), str(total.due_today), str(total.mastered), "", key=ALL)
-        for topic, counts in zip(self.deck.topics, figures.topics):
-            table.add_row(topic.title, str(counts.new), str(counts.due_today), str(counts.mastered), topic.demo,
-                          key=topic.id)
+        # the figures may end with a row for items no longer in the deck: no topic of its own
+        for topic, counts in zip(self.deck.topics, figures.topics, strict=False):
+            table.add_row(
+                topic.title, str(counts.new), str(counts.due_today), str(counts.mastered), topic.demo, key=topic.id
+            )
         table.move_cursor(row=min(row, table.row_count - 1))
         self.query_one("#greeting", Static).update(
             f"[b]learnapp[/b] · {len(self.deck.items)} cards on diffusion models · "

@@ -42,9 +42,17 @@ class ReviewScreen(Screen[None]):
         Binding("s", "suspend", "Suspend"),
     ]
 
-    def __init__(self, deck: Deck, store: Store, options: ReviewOptions, *, clock: Clock,
-                 rng: random.Random, image_widget: Callable[[], ImageWidget] | None = None,
-                 formula_cache: Path | None = None) -> None:
+    def __init__(
+        self,
+        deck: Deck,
+        store: Store,
+        options: ReviewOptions,
+        *,
+        clock: Clock,
+        rng: random.Random,
+        image_widget: Callable[[], ImageWidget] | None = None,
+        formula_cache: Path | None = None,
+    ) -> None:
         super().__init__()
         # formulas are drawn as pictures only when both are given and the widget is a graphics one
         self.image_widget = image_widget
@@ -54,9 +62,16 @@ class ReviewScreen(Screen[None]):
         self.options = options
         self.clock = clock
         self.rng = rng
-        self.session = Session(deck, store, clock=clock, topics=options.topics or None, cram=options.cram,
-                               item_ids=options.item_ids or None,
-                               new_per_day=options.new_per_day, mode=MODES[options.mode].logged_as)
+        self.session = Session(
+            deck,
+            store,
+            clock=clock,
+            topics=options.topics or None,
+            cram=options.cram,
+            item_ids=options.item_ids or None,
+            new_per_day=options.new_per_day,
+            mode=MODES[options.mode].logged_as,
+        )
         self.finished = False
         self.leech: Remedy | None = None  # the remedy on show while the card is a leech
         self.answered: Item | None = None  # the card whose answer is on screen (its exercise is one key away)
@@ -127,8 +142,12 @@ class ReviewScreen(Screen[None]):
         assert self.image_widget is not None
         image_widget = self.image_widget()  # may suspend the app once, to ask the terminal
         if is_graphics(image_widget):
-            self.run_worker(lambda: self._render_formulas(text, container, image_widget), thread=True,
-                            group=container, exclusive=True)
+            self.run_worker(
+                lambda: self._render_formulas(text, container, image_widget),
+                thread=True,
+                group=container,
+                exclusive=True,
+            )
 
     def _render_formulas(self, text: str, container: str, image_widget: ImageWidget) -> None:
         from learnapp.tui.formula_images import formula_pngs
@@ -157,8 +176,10 @@ class ReviewScreen(Screen[None]):
         self.hide_answer_area()
         wrong = summary.answered - summary.recalled
         lines = [
-            (f"Reviewed {summary.answered} card(s): {summary.recalled} right, {wrong} wrong "
-             f"({summary.new_cards} new) in {format_interval(summary.time_spent)}."),
+            (
+                f"Reviewed {summary.answered} card(s): {summary.recalled} right, {wrong} wrong "
+                f"({summary.new_cards} new) in {format_interval(summary.time_spent)}."
+            ),
         ]
         if summary.practice:
             lines.append("Practice only: the schedule was not changed.")
@@ -194,8 +215,9 @@ class ReviewScreen(Screen[None]):
         try:
             self.session.answer(rating)
         except UserError as exc:
-            self.notify(f"{exc} This answer was not saved: free some space and answer again.",
-                        severity="error", timeout=15)
+            self.notify(
+                f"{exc} This answer was not saved: free some space and answer again.", severity="error", timeout=15
+            )
             return False
         self.offered = item.exercise if item is not None and rating == Rating.Again else None
         return True

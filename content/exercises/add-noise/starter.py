@@ -3,8 +3,9 @@
 import torch
 
 
-def add_noise(x0: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor,
-              alphas_cumprod: torch.Tensor) -> torch.Tensor:
+def add_noise(
+    x0: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor, alphas_cumprod: torch.Tensor
+) -> torch.Tensor:
     """Noise clean images straight to timestep t (no loop over steps needed):
 
         x_t = √ᾱ_t · x0 + √(1 - ᾱ_t) · ε

@@ -5,8 +5,9 @@ import math  # noqa: F401  (math.cos and math.pi for the cosine schedule)
 import torch
 
 
-def alpha_bar(num_train_timesteps: int, beta_schedule: str, beta_start: float = 0.0001,
-              beta_end: float = 0.02) -> torch.Tensor:
+def alpha_bar(
+    num_train_timesteps: int, beta_schedule: str, beta_start: float = 0.0001, beta_end: float = 0.02
+) -> torch.Tensor:
     """ᾱ_t for t = 0 .. T-1 (T = num_train_timesteps), float32, shape (T,).
 
     The schedule gives the betas β_t, the variance of the noise added at step t:

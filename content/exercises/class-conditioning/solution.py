@@ -3,8 +3,7 @@
 import torch
 
 
-def class_conditioned_input(x: torch.Tensor, class_labels: torch.Tensor,
-                            class_emb: torch.nn.Embedding) -> torch.Tensor:
+def class_conditioned_input(x: torch.Tensor, class_labels: torch.Tensor, class_emb: torch.nn.Embedding) -> torch.Tensor:
     """torch.cat((x, embedding expanded over H x W), dim=1)."""
     batch, _, height, width = x.shape
     class_cond = class_emb(class_labels)

@@ -3,8 +3,7 @@
 import torch
 
 
-def class_conditioned_input(x: torch.Tensor, class_labels: torch.Tensor,
-                            class_emb: torch.nn.Embedding) -> torch.Tensor:
+def class_conditioned_input(x: torch.Tensor, class_labels: torch.Tensor, class_emb: torch.nn.Embedding) -> torch.Tensor:
     """Give the UNet the class as extra image channels.
 
     Args:

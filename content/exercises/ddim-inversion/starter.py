@@ -3,8 +3,9 @@
 import torch
 
 
-def ddim_inversion_step(model_output: torch.Tensor, timestep: int, sample: torch.Tensor,
-                        alphas_cumprod: torch.Tensor, next_timestep: int) -> torch.Tensor:
+def ddim_inversion_step(
+    model_output: torch.Tensor, timestep: int, sample: torch.Tensor, alphas_cumprod: torch.Tensor, next_timestep: int
+) -> torch.Tensor:
     """From x_t to the NOISIER x_next: a DDIM step run backwards (unit 4, DDIM inversion).
 
     Args:

@@ -3,8 +3,9 @@
 import torch
 
 
-def ddim_step(model_output: torch.Tensor, timestep: int, sample: torch.Tensor, alphas_cumprod: torch.Tensor,
-              prev_timestep: int) -> torch.Tensor:
+def ddim_step(
+    model_output: torch.Tensor, timestep: int, sample: torch.Tensor, alphas_cumprod: torch.Tensor, prev_timestep: int
+) -> torch.Tensor:
     """x_prev = √ᾱ_prev · x̂0 + √(1-ᾱ_prev) · ε_θ."""
     alpha_bar_t = alphas_cumprod[timestep]
     alpha_bar_prev = alphas_cumprod[prev_timestep] if prev_timestep >= 0 else torch.tensor(1.0)

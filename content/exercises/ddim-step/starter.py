@@ -3,8 +3,9 @@
 import torch
 
 
-def ddim_step(model_output: torch.Tensor, timestep: int, sample: torch.Tensor, alphas_cumprod: torch.Tensor,
-              prev_timestep: int) -> torch.Tensor:
+def ddim_step(
+    model_output: torch.Tensor, timestep: int, sample: torch.Tensor, alphas_cumprod: torch.Tensor, prev_timestep: int
+) -> torch.Tensor:
     """From x_t to x_prev without noise (Song et al. 2020, eq. 12 with σ = 0).
 
     Args:

@@ -3,8 +3,14 @@
 import torch
 
 
-def ddpm_step(model_output: torch.Tensor, timestep: int, sample: torch.Tensor, alphas_cumprod: torch.Tensor,
-              prev_timestep: int, generator: torch.Generator) -> torch.Tensor:
+def ddpm_step(
+    model_output: torch.Tensor,
+    timestep: int,
+    sample: torch.Tensor,
+    alphas_cumprod: torch.Tensor,
+    prev_timestep: int,
+    generator: torch.Generator,
+) -> torch.Tensor:
     """From x_t to x_prev: predict x0, take the posterior's mean, add its noise.
 
     Args:
