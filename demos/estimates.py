@@ -31,13 +31,14 @@ from typing import Any
 REFERENCE = "a 2-core CPU"
 REFERENCE_SPEED = 145.0  # `speed` of the reference machine, idle: one thread's 103 GFLOP/s x sqrt(2)
 QUICK_SECONDS = {  # quick preset on the reference machine, idle, empty model cache, imports excluded
-    "noise-corruption": 3.0,
-    "unet-training": 75.0,  # 91 s implied by a one-thread run on a busy machine (load 7-13)
-    "cfg": 35.0,
-    "ddim-inversion": 45.0,
-    "audio-spectrograms": 42.0,
-    "fine-tuning-guidance": 60.0,  # 69 CPU-s on one thread, busy machine: not yet measured idle
-    "latent-diffusion": 70.0,  # 78 CPU-s on one thread, busy machine: not yet measured idle
+    # implied by `python benchmarks/bench_demo_quick.py --all --repeat 1` on an idle 2-core CPU
+    "noise-corruption": 2.9,
+    "unet-training": 86.0,
+    "cfg": 38.2,
+    "ddim-inversion": 35.1,
+    "audio-spectrograms": 38.9,
+    "fine-tuning-guidance": 36.9,
+    "latent-diffusion": 52.1,
 }
 FIXED = 0.15  # share of a quick run's time that does not scale with its work units
 PROBE_SIZE = 256  # matrix side: 34 MFLOP per product, under a millisecond on a CPU core pair
