@@ -122,14 +122,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     # 3-4. One sweep: the same noise and labels at every scale; judge each scale's samples.
     scheduler = guidance.ddim_scheduler(models.scheduler, config.sampling_steps)
     size = config.image_size
-    noise = torch.randn(
-        len(wanted),
-        1,
-        size,
-        size,
-        device=runtime.device,
-        generator=torch.Generator(runtime.device).manual_seed(config.seed),
-    )
+    noise = guidance.starting_noise(len(wanted), size, runtime.device, config.seed)
 
     def sample_and_judge(unet: Any, scale: float, stage: str) -> tuple[torch.Tensor, dict[str, Any]]:
         steps_noise = torch.Generator(runtime.device).manual_seed(config.seed + 1)  # the same for every run

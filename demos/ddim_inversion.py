@@ -239,14 +239,7 @@ def compare_samplers(
     DDIM with the most steps at eta 0 and 1, run again from that noise with other step noise."""
     wanted = torch.arange(CLASSES, device=runtime.device).repeat_interleave(config.sampler_samples_per_class)
     size = config.image_size
-    noise = torch.randn(
-        len(wanted),
-        1,
-        size,
-        size,
-        device=runtime.device,
-        generator=torch.Generator(runtime.device).manual_seed(config.seed),
-    )
+    noise = guidance.starting_noise(len(wanted), size, runtime.device, config.seed)
     # Held-out digits: `test_images` to compare with, and as many as there are samples to show what real ones score.
     test = held_out(config, runtime, config.test_images + len(wanted))
     test_classes, test_features = classifier.judge(models.classifier, test.floats(slice(None)))

@@ -59,7 +59,7 @@ from .config import at_least, positive, require
 from .data import ImageSet, load_images, to_pixels
 from .device import Runtime, resolve
 from .dit import matching_dit
-from .guidance import ddim_scheduler, guide
+from .guidance import ddim_scheduler, guide, starting_noise
 from .output import save_figure, tile
 from .training import Schedule, final_loss, on_device, train
 from .unets import make_unet2d, parameters
@@ -181,14 +181,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
 
     def draw(model: Any, labels: torch.Tensor, stage: str | None, **guide: Any) -> torch.Tensor:
         """Samples in [0, 1] for `labels`, from the same noise every time; progress under `stage` (None: none)."""
-        noise = torch.randn(
-            len(labels),
-            1,
-            config.image_size,
-            config.image_size,
-            device=runtime.device,
-            generator=torch.Generator(runtime.device).manual_seed(config.seed),
-        )
+        noise = starting_noise(len(labels), config.image_size, runtime.device, config.seed)
         steps_noise = torch.Generator(runtime.device).manual_seed(generator_seed)
         with runtime.autocast():
             x = loss_guidance.sample(

@@ -49,6 +49,12 @@ def predict_noise(unet: Any, x: torch.Tensor, t: torch.Tensor, labels: torch.Ten
     return guide(eps_uncond, eps_cond, scale)
 
 
+def starting_noise(count: int, size: int, device: torch.device | str, seed: int) -> torch.Tensor:
+    """x_T for `count` one-channel images of `size`, the same for every sampler or scale given `seed`."""
+    generator = torch.Generator(device).manual_seed(seed)
+    return torch.randn(count, 1, size, size, device=device, generator=generator)
+
+
 def ddim_scheduler(training_scheduler: ConfigMixin, steps: int, clip: bool = True) -> Scheduler:
     """A `DDIMScheduler` with the training noise schedule, set to `steps` steps. With `clip`, each
     step clamps the predicted x_0 to [-1, 1] and recomputes the noise from it (GLIDE's recipe, which
