@@ -82,7 +82,7 @@ def course_training(config: cfg.Config, runtime: Runtime, epochs: int, progress:
     )
     torch.manual_seed(config.seed)
     scheduler = unets.make_scheduler(config)  # DDPMScheduler, as the demo trains with
-    net = unets.make_unet2d(config, num_class_embeds=conditioning.CLASSES + 1, attention=config.attention).to(device)
+    net = unets.make_unet2d(config, num_class_embeds=conditioning.CLASSES + 1).to(device)
     loss_fn = conditioning.guidance_loss(scheduler, config.label_dropout)
     generator = torch.Generator(device).manual_seed(config.seed)
     optimizer = torch.optim.Adam(net.parameters(), lr=COURSE_LR)

@@ -382,7 +382,7 @@ def run(config: Config, out_dir: Path, progress: Progress) -> Result:
     data = spectrogram_dataset(config, mel, runtime.device, progress)
     torch.manual_seed(config.seed)
     unet, log = train(
-        make_unet2d(config, attention=config.attention),
+        make_unet2d(config),
         noise_loss(make_scheduler(config)),
         data,
         Schedule.of(config),

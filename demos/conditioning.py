@@ -188,7 +188,7 @@ class CourseConditionedUnet(ModelMixin, ConfigMixin):  # type: ignore[misc]
     @classmethod
     def of(cls, config: ModelConfig) -> CourseConditionedUnet:
         """The course's model with the UNet of `config` (its widths, depth, attention)."""
-        inner = make_unet2d(config, attention=config.attention, in_channels=1 + CLASS_EMB_SIZE)
+        inner = make_unet2d(config, in_channels=1 + CLASS_EMB_SIZE)
         return cls(dict(inner.config))
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, class_labels: torch.Tensor) -> UNet2DOutput:
@@ -218,7 +218,7 @@ def train_unet(
 
     torch.manual_seed(config.seed)
     scheduler = make_scheduler(config)
-    unet = make_unet2d(config, num_class_embeds=CLASSES + 1, attention=config.attention)
+    unet = make_unet2d(config, num_class_embeds=CLASSES + 1)
     unet, log = train(
         unet,
         guidance_loss(scheduler, config.label_dropout),

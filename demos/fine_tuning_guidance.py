@@ -302,7 +302,7 @@ def _finetune(
     labels = _labels(config.eval_samples_per_class, runtime.device)
     loss = guidance_loss(models.scheduler, config.label_dropout)
     torch.manual_seed(config.seed + 3)
-    scratch = on_device(make_unet2d(config, num_class_embeds=CLASSES + 1, attention=config.attention), runtime.device)
+    scratch = on_device(make_unet2d(config, num_class_embeds=CLASSES + 1), runtime.device)
     starts = {
         "fine-tuned": (
             copy.deepcopy(models.unet),
@@ -420,7 +420,7 @@ def _architectures(
         split="train",
     )
     torch.manual_seed(config.seed + 4)
-    unet = make_unet2d(config, num_class_embeds=CLASSES + 1, attention=config.attention)
+    unet = make_unet2d(config, num_class_embeds=CLASSES + 1)
     dit = matching_dit(parameters(unet), config.image_size, config.dit_layers, config.dit_heads, CLASSES)
     unet_schedule = Schedule(1, config.batch_size, config.learning_rate, config.lr_schedule, config.warmup_steps)
     # The same 10 % label dropout for both: the DiT's embedding drops labels by itself.

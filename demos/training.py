@@ -110,7 +110,10 @@ def train(
     if device.type == "cuda":
         model = in_memory_format(model, torch.channels_last)
         torch.backends.cudnn.benchmark = True  # every batch has the same shape: pick the fastest kernels once
-    optimizer = torch.optim.Adam(model.parameters(), lr=schedule.learning_rate)
+    # Fused: one kernel for every parameter's update instead of a dozen small ops per tensor (CPU and CUDA have it).
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=schedule.learning_rate, fused=True if device.type in ("cpu", "cuda") else None
+    )
     lr_scheduler = get_scheduler(
         "cosine" if schedule.lr_schedule == "cosine" else "constant_with_warmup",
         optimizer,

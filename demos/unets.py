@@ -29,23 +29,23 @@ class UNetSettings(Protocol):
     @property
     def layers_per_block(self) -> int: ...
     @property
+    def attention(self) -> bool: ...
+    @property
     def beta_schedule(self) -> str: ...
     @property
     def num_train_timesteps(self) -> int: ...
 
 
-def make_unet2d(
-    config: UNetSettings, num_class_embeds: int | None = None, attention: bool = True, in_channels: int = 1
-) -> UNet2DModel:
+def make_unet2d(config: UNetSettings, num_class_embeds: int | None = None, in_channels: int = 1) -> UNet2DModel:
     """The course's UNet2DModel: plain ResNet blocks at full size, attention blocks below it; with
-    `attention` False, plain blocks there too (three times faster on a CPU; the middle block keeps
+    `config.attention` False, plain blocks there too (three times faster on a CPU; the middle block keeps
     diffusers' one self-attention layer either way). With `num_class_embeds`, a learned vector per
     class is added to the timestep embedding (`unet(x, t, class_labels=labels)`). `in_channels` beyond
     the image's one carry conditioning concatenated to it (the course's class-conditioned model)."""
     from diffusers.models.unets.unet_2d import UNet2DModel
 
     blocks = len(config.unet_channels)
-    down, up = ("AttnDownBlock2D", "AttnUpBlock2D") if attention else ("DownBlock2D", "UpBlock2D")
+    down, up = ("AttnDownBlock2D", "AttnUpBlock2D") if config.attention else ("DownBlock2D", "UpBlock2D")
     return UNet2DModel(
         sample_size=config.image_size,
         in_channels=in_channels,

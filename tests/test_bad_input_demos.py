@@ -224,7 +224,7 @@ def store_untrained(entry: cache.Entry, config: Any) -> None:
     from learnapp.demos.classifier import DigitClassifier
 
     if entry.kind == conditioning.UNET_KIND:
-        unet = unets.make_unet2d(config, num_class_embeds=conditioning.CLASSES + 1, attention=config.attention)
+        unet = unets.make_unet2d(config, num_class_embeds=conditioning.CLASSES + 1)
         entry.store(DDPMPipeline(unet=unet, scheduler=unets.make_scheduler(config)), {"seconds": 0})
     else:
         entry.store(DigitClassifier(), {"seconds": 0})

@@ -78,7 +78,10 @@ def test_seed_defects_are_fixed(deck):
 
 def test_figures_point_at_files_their_demo_writes(deck):
     figures = [i.figure for i in deck.items if i.figure]
-    assert len(figures) >= 60, "most cards should point at demo output"
+    assert len(figures) >= 100, "most cards should point at demo output"
+    for topic in deck.topics:
+        shown = sum(1 for item in topic.items if item.figure)
+        assert 2 * shown >= len(topic.items), f"{topic.id}: {shown} of {len(topic.items)} cards point at a figure"
     for figure in figures:
         demo, name = figure.split("/")
         assert name in DEMOS[demo].outputs

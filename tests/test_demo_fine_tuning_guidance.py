@@ -95,9 +95,14 @@ def test_the_dit_matches_the_unets_parameters_and_predicts_noise_through_the_sam
     from types import SimpleNamespace
 
     settings = SimpleNamespace(
-        image_size=8, unet_channels=(8, 16), layers_per_block=1, beta_schedule="linear", num_train_timesteps=100
+        image_size=8,
+        unet_channels=(8, 16),
+        layers_per_block=1,
+        attention=False,
+        beta_schedule="linear",
+        num_train_timesteps=100,
     )
-    unet = make_unet2d(settings, num_class_embeds=11, attention=False)
+    unet = make_unet2d(settings, num_class_embeds=11)
     target = parameters(unet)
     dit = matching_dit(target, 8, layers=2, heads=2, classes=10)
     head_dim = dit.config.attention_head_dim

@@ -32,7 +32,7 @@ def test_guide_gives_the_unconditional_prediction_at_0_and_the_conditional_at_1(
 def tiny_unet():
     config = runner.config_options.from_args(cfg.Config, _parse("cfg", TINY["cfg"]), quick=False)
     torch.manual_seed(0)
-    return make_unet2d(config, num_class_embeds=conditioning.CLASSES + 1, attention=False).eval()
+    return make_unet2d(dataclasses.replace(config, attention=False), num_class_embeds=conditioning.CLASSES + 1).eval()
 
 
 def test_guided_prediction_takes_one_batched_pass_and_mixes_as_the_formula_says(tiny_unet):

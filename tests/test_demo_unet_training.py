@@ -58,6 +58,8 @@ def test_saved_pipeline_loads_and_samples(tiny_run):
 
     pipeline = DDPMPipeline.from_pretrained(tiny_run / "unet2d-pipeline")
     assert pipeline.unet.config.block_out_channels == [8, 16]
+    # --no-attention reaches the model: the quick preset's UNet once kept its attention blocks regardless
+    assert pipeline.unet.config.down_block_types == ["DownBlock2D", "DownBlock2D"]
     images = pipeline(
         batch_size=2, num_inference_steps=3, generator=torch.Generator().manual_seed(0), output_type="np"
     ).images
@@ -127,3 +129,45 @@ def test_trajectories_keep_a_prediction_of_x0_that_differs_from_x_t(sampler):
         for x_t, x0 in pairs[:-1]:  # before the end, x_t still carries noise the prediction has not
             assert x0.shape == x_t.shape and x0.min() >= 0 and x0.max() <= 1
             assert not torch.allclose(x0, x_t, atol=1e-3)
+
+
+def test_min_snr_weights_each_images_error_by_min_snr_and_gamma_over_snr():
+    from types import SimpleNamespace
+
+    from learnapp.demos.noising import noise_loss
+
+    scheduler = make_scheduler(demo.Config(num_train_timesteps=50, sampling_steps=50, beta_schedule="linear"))
+    images = torch.rand(6, 1, 4, 4)
+
+    def predicts_zero(x, t):  # every image's error is then its own noise's mean square
+        return SimpleNamespace(sample=torch.zeros_like(x))
+
+    def drawn(seed):  # the noise and timesteps the loss draws, in its order
+        generator = torch.Generator().manual_seed(seed)
+        noise = torch.randn(images.shape, generator=generator)
+        return noise, torch.randint(0, 50, (6,), generator=generator)
+
+    noise, t = drawn(3)
+    per_image = (noise**2).mean(dim=(1, 2, 3))
+    snr = scheduler.alphas_cumprod[t] / (1 - scheduler.alphas_cumprod[t])
+    plain = noise_loss(scheduler)(predicts_zero, images, torch.zeros(6), torch.Generator().manual_seed(3))
+    assert torch.allclose(plain, per_image.mean())
+    for gamma in (0.5, 5.0, 1e9):
+        weighted = noise_loss(scheduler, gamma)(predicts_zero, images, torch.zeros(6), torch.Generator().manual_seed(3))
+        expected = (per_image * snr.clamp(max=gamma) / snr).mean()
+        assert torch.allclose(weighted, expected), gamma
+    assert noise_loss(scheduler, 1e9)(predicts_zero, images, None, torch.Generator().manual_seed(3)) == pytest.approx(
+        plain.item()
+    )
+    assert snr.max() > 5  # some of the drawn timesteps were weighted down
+
+
+def test_the_loss_table_keeps_every_step_of_the_longer_training(tmp_path):
+    from learnapp.demos.training import TrainLog
+
+    basic = TrainLog([0.5, 0.4], [0.45], 128, 1.0, 128.0)
+    unet = TrainLog([0.9, 0.8, 0.7, 0.6], [0.75], 256, 1.0, 256.0)
+    path = demo._loss_table(basic, unet, tmp_path / "losses.csv")
+    rows = path.read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "step,basic_unet_x0_mse,unet2d_eps_mse"
+    assert rows[1:] == ["1,0.500000,0.900000", "2,0.400000,0.800000", "3,,0.700000", "4,,0.600000"]
