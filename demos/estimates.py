@@ -33,7 +33,7 @@ REFERENCE_SPEED = 145.0  # `speed` of the reference machine, idle: one thread's 
 QUICK_SECONDS = {  # quick preset on the reference machine, idle, empty model cache, imports excluded
     # implied by `python benchmarks/bench_demo_quick.py --all --repeat 1` on an idle 2-core CPU
     "noise-corruption": 2.9,
-    "unet-training": 54.2,
+    "unet-training": 53.0,
     "cfg": 38.2,
     "ddim-inversion": 35.1,
     "audio-spectrograms": 38.9,
