@@ -132,7 +132,8 @@ def test_nearest_distances_find_a_copy_at_zero_and_noise_far_away():
 
     from learnapp.demos.data import ImageSet
 
-    pool = ImageSet(torch.randint(0, 256, (5, 1, 4, 4), dtype=torch.uint8), torch.zeros(5, dtype=torch.long), "x")
+    pixels = torch.randint(0, 256, (5, 1, 4, 4), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    pool = ImageSet(pixels, torch.zeros(5, dtype=torch.long), "x")
     copy = pool.floats(slice(3, 4))
     shifted = (copy + 0.1).clamp(max=1)
     distances, index = demo.nearest_distances(torch.cat([copy, shifted]), pool)
