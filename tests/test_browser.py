@@ -13,11 +13,11 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from waiting import wait_for
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Debian's Chromium on a machine with no network beyond package registries: no background
@@ -32,8 +32,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
-BOUND_S = 60.0
-
 if CHROMIUM is None:
     if os.environ.get("CI"):
         pytest.fail("CI must install Chromium for the browser test (apt-get install -y chromium)", pytrace=False)
@@ -44,15 +42,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def wait_for(condition: Callable[[], bool], what: str, bound: float = BOUND_S) -> None:
-    """Poll `condition` (an event we cannot subscribe to) until true, failing after `bound` seconds."""
-    deadline = time.monotonic() + bound
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def accepts_connections(port: int) -> bool:

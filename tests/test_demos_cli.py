@@ -7,12 +7,12 @@ import importlib.util
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from typing import Literal
 
 import pytest
 from demo_helpers import TINY, metrics, only_run
+from waiting import wait_for
 
 from learnapp.cli import main
 from learnapp.demos import DEMOS, runner, runs
@@ -133,10 +133,7 @@ sys.exit(main(["demo", "noise-corruption", "--out", {str(tmp_path)!r}]))
 """
     process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     started = tmp_path / "noise-corruption" / "started"
-    for _ in range(600):
-        if started.exists() or process.poll() is not None:
-            break
-        time.sleep(0.05)
+    wait_for(lambda: started.exists() or process.poll() is not None, "the demo to start")
     assert started.exists(), process.communicate()
     process.terminate()
     _, err = process.communicate(timeout=30)

@@ -7,10 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 
 from demo_helpers import TINY
+from waiting import wait_for
 
 from learnapp.demos import runs
 
@@ -29,11 +29,15 @@ def test_a_run_killed_with_sigkill_reads_incomplete_killed(tmp_path):
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        record, deadline = {}, time.monotonic() + 120
-        while record.get("status") != "running" and process.poll() is None and time.monotonic() < deadline:
+        record: dict = {}
+
+        def running_or_exited() -> bool:  # the event: metrics.json saying "running" (or the process gone)
+            nonlocal record
             runs_now = runs.runs_of(tmp_path, "unet-training")
             record = runs.read_record(runs_now[-1]) if runs_now else {}
-            time.sleep(0.02)  # polling the event itself: metrics.json saying "running"
+            return record.get("status") == "running" or process.poll() is not None
+
+        wait_for(running_or_exited, "the run to record itself as running", bound=120)
         assert record.get("status") == "running", process.stderr.read() if process.poll() is not None else record
         assert record["process"]["pid"] == process.pid
         assert runs.run_status(record) == "running"  # alive: what it says
